@@ -1,0 +1,1 @@
+"""Built-in generators, installed as ``tsbench.baselines`` (one file per model family)."""

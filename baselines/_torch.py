@@ -1,0 +1,124 @@
+"""Shared machinery of the PyTorch generators: devices, seeding, batches, checkpoints, loss logging.
+
+A :class:`TorchGenerator` subclass implements
+
+* ``_build(seq_len, n_features) -> dict[str, torch.nn.Module]`` — the networks, on CPU;
+* ``_train(X, rng, callback)`` — the training loop on ``X`` (a float32 tensor on ``self.device_``),
+  drawing all randomness from ``rng`` (a seeded ``torch.Generator`` on that device) and calling
+  ``self.log(step, **losses)`` every ``log_every`` steps (that is where non-finite losses are caught,
+  so the inner loop never syncs with the host);
+* ``_generate(n, rng) -> Tensor`` — ``n`` windows in [0, 1], shape ``(n, seq_len, n_features)``.
+
+Checkpoints hold ``state_dict`` s only and are loaded with ``torch.load(..., weights_only=True)``.
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from tsbench.errors import InputError
+from tsbench.generator import Generator
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` → CUDA when available, else CPU; ``"cuda"`` without a GPU is an error."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise InputError("device", expected="an available device", got="'cuda' but no CUDA GPU is visible",
+                         fix="use --device auto or --device cpu")
+    return resolved
+
+
+def seeded_generator(seed: int, device: torch.device) -> torch.Generator:
+    generator = torch.Generator(device=device)
+    generator.manual_seed(int(seed))
+    return generator
+
+
+def random_batch(X: torch.Tensor, batch_size: int, rng: torch.Generator) -> torch.Tensor:
+    """A random mini-batch of rows of ``X`` (without replacement within the batch)."""
+    n = X.shape[0]
+    if batch_size >= n:
+        return X[torch.randperm(n, generator=rng, device=X.device)]
+    return X[torch.randperm(n, generator=rng, device=X.device)[:batch_size]]
+
+
+class TorchGenerator(Generator):
+    """Base of the PyTorch generators (see the module docstring)."""
+
+    log_every = 10
+
+    def _fit(self, X, *, seed, callback, **kwargs):
+        self.device_ = resolve_device(getattr(self, "device", "cpu"))
+        init_rng = torch.Generator().manual_seed(int(seed))
+        with _fork_rng_from(init_rng):
+            self.nets_ = nn.ModuleDict(self._build(X.shape[1], X.shape[2])).to(self.device_)
+        rng = seeded_generator(seed + 1, self.device_)
+        self.nets_.train()
+        self._train(torch.as_tensor(X, device=self.device_), rng, callback)
+        self.nets_.eval()
+
+    def _sample(self, n, *, seed):
+        rng = seeded_generator(seed, self.device_)
+        was_training = self.nets_.training
+        self.nets_.eval()
+        try:
+            with torch.no_grad():
+                out = self._generate(n, rng)
+        finally:
+            self.nets_.train(was_training)
+        return out.float().clamp_(0.0, 1.0).cpu().numpy()
+
+    def autocast(self):
+        """Mixed precision on CUDA when ``amp=True``; a no-op on CPU."""
+        if getattr(self, "amp", False) and self.device_.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    # checkpoints ----------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        self._check_fitted()
+        torch.save({"seq_len": self.seq_len_, "n_features": self.n_features_in_,
+                    "nets": {k: v.state_dict() for k, v in self.nets_.items()}}, path)
+
+    def load(self, path: str | Path) -> "TorchGenerator":
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        self.device_ = resolve_device(getattr(self, "device", "cpu"))
+        self.seq_len_, self.n_features_in_ = int(state["seq_len"]), int(state["n_features"])
+        self.nets_ = nn.ModuleDict(self._build(self.seq_len_, self.n_features_in_))
+        for key, module in self.nets_.items():
+            module.load_state_dict(state["nets"][key])
+        self.nets_.to(self.device_).eval()
+        self.history_ = []
+        self.is_fitted_ = True
+        return self
+
+    # to implement ---------------------------------------------------------------------------------
+    def _build(self, seq_len: int, n_features: int) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def _train(self, X: torch.Tensor, rng: torch.Generator, callback) -> None:
+        raise NotImplementedError
+
+    def _generate(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        raise NotImplementedError
+
+
+@contextlib.contextmanager
+def _fork_rng_from(generator: torch.Generator):
+    """Run module construction (whose initialisers use torch's default RNG) under a seed drawn from
+    ``generator``, restoring the global RNG state afterwards: weights are seeded, global state untouched."""
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def to_numpy(t: torch.Tensor) -> np.ndarray:
+    return t.detach().float().cpu().numpy()

@@ -1,0 +1,1 @@
+"""Built-in metrics, installed as ``tsbench.metrics`` (one file per metric family)."""

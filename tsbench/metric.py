@@ -1,0 +1,65 @@
+"""The ``Metric`` interface.
+
+``compute(real_train, real_test, synthetic, *, seed, artefact_dir=None)`` scores synthetic windows against
+real ones and returns ``{output: [value per repeat]}``. All arrays are float32 ``(n, seq_len, n_features)``
+with identical ``seq_len``/``n_features``. Which real windows a metric trains on and scores against is
+set by its ``protocol`` parameter (``timegan2019`` or ``tsbench``, see :mod:`tsbench.protocols`); under
+``timegan2019`` ``real_train`` and ``real_test`` are the same windows.
+
+Metadata: ``outputs`` maps each output name to its direction (``True`` = higher is better,
+``False`` = lower is better, ``None`` = no direction); the main output is named ``"value"`` and appears
+in records under the metric's display name, others as ``display.output``. ``version`` is bumped when a
+change alters values. Plots and other artefacts go into ``artefact_dir`` (the cell's folder) when given.
+
+Metric repeats (``repeats``; default: the protocol's) are independent re-evaluations with their own
+seeds, separate from generator training seeds; every repeat is kept in the records.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from .card import Card
+from .protocols import get_protocol
+from .validation import check_same_layout, check_windows
+
+MetricResult = dict[str, list[float]]
+
+
+class Metric(BaseEstimator):
+    name: ClassVar[str] = ""
+    card: ClassVar[Card] = Card(title="")
+    version: ClassVar[str] = "1"
+    outputs: ClassVar[dict[str, bool | None]] = {"value": False}
+    presets: ClassVar[dict[str, dict]] = {}
+    known_failures: ClassVar[dict[str, str]] = {}
+
+    @property
+    def higher_is_better(self) -> bool | None:
+        return self.outputs.get("value")
+
+    def n_repeats(self) -> int:
+        repeats = getattr(self, "repeats", None)
+        protocol = getattr(self, "protocol", "tsbench")
+        return int(repeats) if repeats else get_protocol(protocol).default_repeats
+
+    def compute(self, real_train, real_test, synthetic, *, seed: int,
+                artefact_dir: str | Path | None = None) -> MetricResult:
+        """Validate the inputs, then :meth:`_compute`; returns ``{output: [float per repeat]}``."""
+        real_train = check_windows(real_train, what="real_train")
+        real_test = check_windows(real_test, what="real_test")
+        synthetic = check_windows(synthetic, what="synthetic")
+        check_same_layout(real_train, real_test)
+        check_same_layout(real_test, synthetic)
+        if artefact_dir is not None:
+            Path(artefact_dir).mkdir(parents=True, exist_ok=True)
+        result = self._compute(real_train, real_test, synthetic, seed=int(seed),
+                               artefact_dir=Path(artefact_dir) if artefact_dir else None)
+        return {key: [float(v) for v in np.atleast_1d(values)] for key, values in result.items()}
+
+    def _compute(self, real_train: np.ndarray, real_test: np.ndarray, synthetic: np.ndarray, *, seed: int,
+                 artefact_dir: Path | None) -> MetricResult:
+        raise NotImplementedError

@@ -1,0 +1,32 @@
+"""Tidy records: one row per (cell, metric output, repeat), with provenance.
+
+Columns (all present in every record; ``None`` where not applicable):
+
+identity   cell_id, dataset, generator, generator_name, seed, preset, protocol, split
+metric     metric, metric_name, metric_version, output, higher_is_better, repeat, value
+outcome    status ('done' | 'failed' | 'timeout'), error
+timings    fit_s, sample_s, metric_s (seconds; metric_s is per metric, shared by its repeats)
+shape      n_train, n_test, n_samples, seq_len, n_features
+provenance tsbench_version, torch_version, numpy_version, python_version, git_sha, device, host, timestamp
+
+``dataset`` and ``generator`` are display names (``timegan[hidden_dim=48]``); ``protocol`` is
+``name@version`` (e.g. ``tsbench@1``); ``metric`` is the metric's display name, suffixed ``.output`` for
+outputs other than ``value``. A failed cell contributes one row with ``metric = None``, status and error.
+Tables (:mod:`tsbench.report`) are pure functions of these records.
+"""
+from __future__ import annotations
+
+COLUMNS = [
+    "cell_id", "dataset", "generator", "generator_name", "seed", "preset", "protocol", "split",
+    "metric", "metric_name", "metric_version", "output", "higher_is_better", "repeat", "value",
+    "status", "error",
+    "fit_s", "sample_s", "metric_s",
+    "n_train", "n_test", "n_samples", "seq_len", "n_features",
+    "tsbench_version", "torch_version", "numpy_version", "python_version", "git_sha", "device", "host",
+    "timestamp",
+]
+
+
+def metric_column(display: str, output: str) -> str:
+    """Record ``metric`` value for one output of a metric."""
+    return display if output == "value" else f"{display}.{output}"
