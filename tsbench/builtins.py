@@ -51,3 +51,7 @@ def register_all(generators, metrics, datasets) -> None:
     for registry, table in ((generators, GENERATORS), (metrics, METRICS), (datasets, DATASETS)):
         for name, (target, summary) in table.items():
             registry.register(name, target, origin="built-in", summary=summary)
+
+#: calibration generators used by `tsbench validate-metrics`; left out of `tsbench run --all`
+#: (select them with -g to add them as leaderboard rows)
+CORRUPTIONS = frozenset({"shuffle_time", "shuffle_channels", "copy_train", "noise", "mode_collapse"})

@@ -1,0 +1,125 @@
+"""Cells: the unit of work — one (dataset[params], generator[params], training seed) under a preset and a
+protocol — and their identity.
+
+The cell id is a hash of: dataset name, version and resolved parameters; generator name, resolved
+parameters (runtime-only ones such as ``device`` excluded), class ``version`` and the source hash of its
+module; the preset, the protocol tag and the seed. Editing one generator's file invalidates only its cells.
+Metric results inside a cell are keyed the same way (metric name, resolved parameters, version, source
+hash, protocol), so adding a metric never retrains anything.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..generator import identity_params
+from ..naming import format_display_name, parse_display_name
+from ..presets import resolve_params
+from ..protocols import get_protocol
+from ..registry import generators, metrics
+from ..seeding import derive_seed
+
+
+@functools.lru_cache(maxsize=None)
+def source_hash(cls: type) -> str:
+    """sha256 (12 hex digits) of the source file defining ``cls``."""
+    try:
+        path = inspect.getsourcefile(cls)
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12] if path else "nosource"
+    except (TypeError, OSError):
+        return "nosource"
+
+
+def _hash(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    display: str  # as the user wrote it (canonicalised), e.g. "discriminative[iterations=500]"
+    name: str
+    params: dict  # resolved: preset + explicit + protocol/repeats
+    key: str  # cache key inside a cell
+
+    @classmethod
+    def build(cls, display: str, *, preset: str, protocol: str, repeats: int | None) -> "MetricSpec":
+        name, explicit = parse_display_name(display)
+        metric_cls = metrics.get(name)
+        params = resolve_params(metric_cls, preset, explicit, display=display)
+        valid = set(metric_cls._get_param_names())
+        if "protocol" in valid:
+            params["protocol"] = protocol
+        if repeats is not None and "repeats" in valid:
+            params["repeats"] = repeats
+        key_src = {"name": name, "params": params, "version": metric_cls.version, "code": source_hash(metric_cls)}
+        canonical = format_display_name(name, explicit)
+        return cls(canonical, name, params, f"{name}-{_hash(key_src)}")
+
+    def instantiate(self):
+        return metrics.get(self.name)(**self.params)
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """Everything a worker needs to run one cell (picklable)."""
+
+    dataset: str  # display name or file path
+    generator: str  # display name
+    seed: int  # training seed index (0, 1, 2, …)
+    preset: str
+    protocol: str
+    metrics: tuple[MetricSpec, ...]
+    generator_params: dict
+    device: str
+    n_samples: int | None
+    cell_id: str
+    dataset_id: dict = field(default_factory=dict)
+    generator_version: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.dataset} / {self.generator} / seed {self.seed}"
+
+    @property
+    def data_seed(self) -> int:
+        """Same data (split, Sines draw) for every generator at a given seed index."""
+        return derive_seed("data", self.dataset_id.get("name"), self.seed)
+
+    @property
+    def fit_seed(self) -> int:
+        return derive_seed("fit", self.cell_id)
+
+    @property
+    def sample_seed(self) -> int:
+        return derive_seed("sample", self.cell_id)
+
+    def metric_seed(self, metric: MetricSpec) -> int:
+        return derive_seed("metric", self.cell_id, metric.key)
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["metrics"] = [m.display for m in self.metrics]
+        return out
+
+
+def build_cell(dataset_display: str, dataset_id: dict, generator_display: str, seed: int, *, preset: str,
+               protocol: str, metric_specs: tuple[MetricSpec, ...], device: str, n_samples: int | None) -> CellSpec:
+    name, explicit = parse_display_name(generator_display)
+    gen_cls = generators.get(name)
+    params = resolve_params(gen_cls, preset, explicit, display=generator_display)
+    identity = {
+        "dataset": dataset_id,
+        "generator": {"name": name, "params": identity_params(params), "version": gen_cls.version,
+                      "code": source_hash(gen_cls)},
+        "preset": preset, "protocol": get_protocol(protocol).tag, "seed": seed, "n_samples": n_samples,
+    }
+    if "device" in gen_cls._get_param_names():
+        params["device"] = device
+    return CellSpec(dataset=dataset_display, generator=format_display_name(name, explicit), seed=seed,
+                    preset=preset, protocol=protocol, metrics=metric_specs, generator_params=params,
+                    device=device, n_samples=n_samples, cell_id=_hash(identity), dataset_id=dataset_id,
+                    generator_version=f"{gen_cls.version}+{source_hash(gen_cls)}")

@@ -1,0 +1,191 @@
+"""Running one cell: load data → fit (or reuse the cached model and samples) → each missing metric.
+
+``run_cell`` is executed in-process or in a worker process; it writes only inside its own cell folder
+and returns a small :class:`CellOutcome`. Nothing is marked done before its files are complete.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import socket
+import subprocess
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TsbenchError
+from .cells import CellSpec, MetricSpec
+from .store import RunStore, atomic_save, atomic_write_bytes, atomic_write_json, read_json
+
+
+@dataclass
+class CellOutcome:
+    cell_id: str
+    label: str
+    status: str  # "done" | "failed"
+    error: str | None = None
+    trained: bool = False  # whether this call trained the model (False when the cache was used)
+    failed_metrics: list[str] = field(default_factory=list)
+
+
+def instantiate_dataset(spec: str, preset: str):
+    """A Dataset from a registered display name (preset-resolved) or a file path."""
+    from ..data import resolve_dataset
+    from ..naming import parse_display_name
+    from ..presets import resolve_params
+    from ..registry import datasets
+
+    if spec.endswith((".csv", ".npy", ".npz")) or os.sep in spec:
+        return resolve_dataset(spec)
+    name, explicit = parse_display_name(spec)
+    cls = datasets.get(name)
+    return cls(**resolve_params(cls, preset, explicit, display=spec))
+
+
+def dataset_identity(dataset) -> dict:
+    """Name, version and parameters of a dataset (plus the file's hash for user files)."""
+    params = dataset.get_params()
+    ident = {"name": dataset.name or type(dataset).__name__, "version": dataset.version, "params": params}
+    path = params.get("path")
+    if path and Path(path).is_file():
+        import hashlib
+
+        ident["sha256"] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        ident["params"] = {**params, "path": Path(path).name}
+    return ident
+
+
+@functools.lru_cache(maxsize=8)
+def _load_split(dataset_spec: str, preset: str, data_seed: int, protocol: str):
+    return instantiate_dataset(dataset_spec, preset).load(data_seed, protocol)
+
+
+@functools.lru_cache(maxsize=None)
+def provenance() -> dict:
+    import sys
+
+    import torch
+
+    from .. import __version__
+
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+                             capture_output=True, text=True, timeout=5).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        sha = None
+    return {"tsbench_version": __version__, "torch_version": torch.__version__, "numpy_version": np.__version__,
+            "python_version": platform.python_version(), "git_sha": sha, "host": socket.gethostname(),
+            "platform": sys.platform}
+
+
+def _device_label(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return f"{device} ({torch.cuda.get_device_name()})"
+    return f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+
+
+def run_cell(cell: CellSpec, out: str, *, force: bool = False, progress=None) -> CellOutcome:
+    """Run (or resume) one cell in ``out``. Never raises for cell failures: they are returned and recorded.
+
+    ``progress(step, total, losses)`` receives training progress (optional).
+    """
+    store = RunStore(out)
+    folder = store.cell_dir(cell.cell_id)
+    outcome = CellOutcome(cell.cell_id, cell.label, "done")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if force:
+            for name in ("trained.json",):
+                (folder / name).unlink(missing_ok=True)
+            for old in (folder / "metrics").glob("*.json") if (folder / "metrics").is_dir() else ():
+                old.unlink()
+        info = {**cell.to_dict(), **provenance(), "device": _device_label(cell.device)}
+        previous = read_json(folder / "cell.json") if (folder / "cell.json").exists() and not force else {}
+        # every metric ever requested for this cell, at its current cache key
+        info["metric_keys"] = {**previous.get("metric_keys", {}), **{m.display: m.key for m in cell.metrics}}
+        atomic_write_json(folder / "cell.json", info)
+        split = _load_split(cell.dataset, cell.preset, cell.data_seed, cell.protocol)
+        trained = folder / "trained.json"
+        if trained.exists():
+            samples = np.load(folder / "samples.npy")
+        else:
+            samples = _train_and_sample(cell, split, folder, progress)
+            outcome.trained = True
+        for metric in cell.metrics:
+            if (folder / "metrics" / f"{metric.key}.json").exists():
+                continue
+            if not _run_metric(cell, metric, split, samples, folder):
+                outcome.failed_metrics.append(metric.display)
+        (folder / "failed.json").unlink(missing_ok=True)
+        if outcome.failed_metrics:
+            outcome.status = "failed"
+            outcome.error = f"metric(s) failed: {', '.join(outcome.failed_metrics)}"
+    except Exception as exc:  # recorded, never cached as done
+        outcome.status, outcome.error = "failed", _error_text(exc)
+        atomic_write_json(folder / "failed.json", {"error": outcome.error, "traceback": traceback.format_exc(),
+                                                   "time": time.time()})
+    return outcome
+
+
+def _train_and_sample(cell: CellSpec, split, folder: Path, progress):
+    from ..naming import parse_display_name
+    from ..registry import generators
+
+    name, _ = parse_display_name(cell.generator)
+    generator = generators.get(name)(**cell.generator_params)
+    start = time.perf_counter()
+    generator.fit(split.train, seed=cell.fit_seed, callback=progress,
+                  **({"X_test": split.test} if generator.uses_test_split else {}))
+    fit_s = time.perf_counter() - start
+    atomic_save(folder / "model.ckpt", generator.save)
+    if generator.history_:
+        import pandas as pd
+
+        atomic_write_bytes(folder / "losses.csv", pd.DataFrame(generator.history_).to_csv(index=False).encode())
+    n = cell.n_samples or len(split.train)
+    start = time.perf_counter()
+    samples = generator.sample(n, seed=cell.sample_seed)
+    sample_s = time.perf_counter() - start
+    if not np.isfinite(samples).all():
+        raise TsbenchError(f"{cell.generator} produced non-finite samples; the cell fails instead of scoring them")
+    atomic_save(folder / "samples.npy", lambda tmp: np.save(open(tmp, "wb"), samples))
+    timings = {"fit_s": fit_s, "sample_s": sample_s, "n_train": len(split.train), "n_test": len(split.test),
+               "n_samples": n, "seq_len": split.seq_len, "n_features": split.n_features, "split": split.policy}
+    atomic_write_json(folder / "trained.json", timings)  # the trained marker comes last
+    return samples
+
+
+def _run_metric(cell: CellSpec, metric: MetricSpec, split, samples, folder: Path) -> bool:
+    target = folder / "metrics" / f"{metric.key}.json"
+    failed = folder / "metrics" / f"{metric.key}.failed.json"
+    start = time.perf_counter()
+    try:
+        instance = metric.instantiate()
+        values = instance.compute(split.train, split.test, samples, seed=cell.metric_seed(metric),
+                                  artefact_dir=folder / "artefacts" / metric.name)
+        bad = [k for k, v in values.items() if not np.all(np.isfinite(v))]
+        if bad:
+            raise TsbenchError(f"{metric.display} returned non-finite values for {', '.join(bad)}")
+    except Exception as exc:
+        atomic_write_json(failed, {"metric": metric.display, "metric_name": metric.name, "key": metric.key,
+                                   "error": _error_text(exc), "traceback": traceback.format_exc()})
+        return False
+    cls = type(instance)
+    atomic_write_json(target, {"metric": metric.display, "metric_name": metric.name, "key": metric.key,
+                               "params": metric.params, "version": cls.version, "outputs": cls.outputs,
+                               "values": values, "metric_s": time.perf_counter() - start})
+    failed.unlink(missing_ok=True)
+    return True
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

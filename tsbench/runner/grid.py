@@ -1,0 +1,154 @@
+"""Grid expansion and the resumable run loop.
+
+``run_grid`` expands datasets × generators × seeds into cells, skips cells whose results are complete,
+runs the rest on an executor, and returns a :class:`RunSummary`. A failing cell never stops the grid; it
+is recorded (not cached) and retried by the next run. A lock stops two runs sharing one folder.
+"""
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from ..presets import check_preset
+from ..protocols import get_protocol
+from ..validation import check_positive_int
+from .cells import CellSpec, MetricSpec, build_cell
+from .execute import CellOutcome, dataset_identity, instantiate_dataset
+from .store import RunStore
+
+
+@dataclass
+class RunSummary:
+    cells: list[CellSpec]
+    cached: int = 0
+    outcomes: list[CellOutcome] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (generator, reason): unavailable plugins
+
+    @property
+    def failures(self) -> list[CellOutcome]:
+        return [o for o in self.outcomes if o.status != "done"]
+
+    @property
+    def trained(self) -> int:
+        return sum(o.trained for o in self.outcomes)
+
+
+def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *, seeds: int, preset: str,
+               protocol: str, repeats: int | None = None, device: str = "cpu",
+               n_samples: int | None = None) -> list[CellSpec]:
+    """All cells of the grid (validates every name and parameter before anything runs)."""
+    check_preset(preset)
+    get_protocol(protocol)
+    seeds = check_positive_int(seeds, what="--seeds")
+    if n_samples is not None:
+        n_samples = check_positive_int(n_samples, what="--n-samples")
+    if repeats is not None:
+        repeats = check_positive_int(repeats, what="--repeats")
+    metric_specs = tuple(MetricSpec.build(m, preset=preset, protocol=protocol, repeats=repeats) for m in metrics)
+    cells = []
+    for dataset_spec in datasets:
+        identity = dataset_identity(instantiate_dataset(dataset_spec, preset))
+        for generator in generators:
+            for seed in range(seeds):
+                cells.append(build_cell(dataset_spec, identity, generator, seed, preset=preset, protocol=protocol,
+                                        metric_specs=metric_specs, device=device, n_samples=n_samples))
+    return cells
+
+
+def is_complete(store: RunStore, cell: CellSpec) -> bool:
+    folder = store.cell_dir(cell.cell_id)
+    return ((folder / "trained.json").exists() and not (folder / "failed.json").exists()
+            and all((folder / "metrics" / f"{m.key}.json").exists() for m in cell.metrics))
+
+
+def matches_force(cell: CellSpec, patterns: list[str]) -> bool:
+    """``--force`` patterns match the cell id prefix or ``dataset/generator/seed``."""
+    label = f"{cell.dataset}/{cell.generator}/{cell.seed}"
+    return any(cell.cell_id.startswith(p) or fnmatch.fnmatchcase(label, p) or fnmatch.fnmatchcase(cell.generator, p)
+               for p in patterns)
+
+
+def run_grid(cells: list[CellSpec], out: str | Path, *, jobs: int = 1, executor=None, force: list[str] = (),
+             progress: bool | None = None) -> RunSummary:
+    """Run ``cells`` into ``out``; returns the summary (failures included, never raised)."""
+    from .executors import InProcessExecutor, ProcessExecutor
+
+    jobs = check_positive_int(jobs, what="--jobs")
+    store = RunStore(out)
+    store.ensure_writable()
+    show = _progress_enabled(progress)
+    summary = RunSummary(cells)
+    force_ids = {c.cell_id for c in cells if force and matches_force(c, list(force))}
+    with store.lock():
+        todo = [c for c in cells if c.cell_id in force_ids or not is_complete(store, c)]
+        summary.cached = len(cells) - len(todo)
+        if executor is None:
+            executor = (ProcessExecutor(jobs) if jobs > 1
+                        else InProcessExecutor(_training_bar if show else None))
+        bar = _bar(total=len(cells), initial=summary.cached, desc="cells", disable=not show)
+        try:
+            for outcome in executor.run(todo, str(store.root), force_ids):
+                summary.outcomes.append(outcome)
+                bar.update(1)
+                if outcome.status != "done":
+                    bar.write(f"failed: {outcome.label}: {outcome.error}")
+        finally:
+            bar.close()
+    return summary
+
+
+def _progress_enabled(progress: bool | None) -> bool:
+    if progress is not None:
+        return progress
+    return os.environ.get("TSBENCH_PROGRESS", "1") != "0" and sys.stderr.isatty()
+
+
+def _bar(**kwargs):
+    from tqdm.auto import tqdm
+
+    return tqdm(unit="cell", dynamic_ncols=True, **kwargs)
+
+
+class _training_bar:
+    """Nested bar fed by a generator's progress callback ``(step, total, losses)``."""
+
+    def __init__(self, cell: CellSpec):
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(desc=f"  {cell.generator} seed {cell.seed}", position=1, leave=False, dynamic_ncols=True)
+
+    def __call__(self, step: int, total: int, losses: dict) -> None:
+        if self._bar.total != total:
+            self._bar.reset(total=total)
+        self._bar.n = step
+        if losses:
+            self._bar.set_postfix({k: f"{v:.3g}" for k, v in list(losses.items())[:3]}, refresh=False)
+        self._bar.refresh()
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def select_names(registry, patterns: list[str] | None, *, all_: bool, exclude: frozenset = frozenset()):
+    """Expand CLI selections; with ``all_`` every registered name (minus ``exclude``) that imports.
+
+    Returns ``(names, skipped)`` where ``skipped`` lists ``(name, reason)`` of unavailable plugins.
+    """
+    if patterns:
+        return registry.expand(patterns), []
+    if not all_:
+        raise InputError(f"{registry.kind} selection", expected=f"--all or at least one -{registry.kind[0]} NAME",
+                         got="neither", fix=f"e.g. `tsbench run --all` or `tsbench run -{registry.kind[0]} NAME`")
+    names, skipped = [], []
+    for entry in registry.entries():
+        if entry.name in exclude:
+            continue
+        if entry.available:
+            names.append(entry.name)
+        else:
+            skipped.append((entry.name, entry.error))
+    return names, skipped
