@@ -1,0 +1,89 @@
+"""CLI behaviour: one-line errors with exit 2, evaluate on files, list."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tsbench.cli import main
+
+
+def one_line_error(capsys, *args, code=2) -> str:
+    assert main(list(args)) == code
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["run", "-g", "timgan", "--out", "{tmp}"], "Did you mean: timegan"),
+    (["run", "-g", "gaussian", "-d", "sinez", "--out", "{tmp}"], "Did you mean: sines"),
+    (["run", "-g", "gaussian", "-m", "mdd_x", "--out", "{tmp}"], "unknown metric 'mdd_x'"),
+    (["run", "-g", "timegan[hidden_dim]", "--out", "{tmp}"], "expected key=value"),
+    (["run", "-g", "gaussian", "--seeds", "0", "--out", "{tmp}"], "--seeds: expected a positive integer"),
+    (["run", "-g", "gaussian", "--seeds", "-2", "--out", "{tmp}"], "--seeds: expected a positive integer"),
+    (["run", "-g", "gaussian", "--n-samples", "0", "--out", "{tmp}"], "--n-samples: expected a positive integer"),
+    (["run", "-g", "gaussian[bogus=1]", "--out", "{tmp}"], "unknown parameter(s) for gaussian[bogus=1]"),
+    (["run", "-g", "nothing*", "--out", "{tmp}"], "matches nothing"),
+    (["run", "--out", "{tmp}"], "expected --all or at least one -g NAME"),
+])
+def test_bad_run_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, args, fragment):
+    out = tmp_path / "runs"
+    err = one_line_error(capsys, *[a.replace("{tmp}", str(out)) for a in args])
+    assert fragment in err
+    assert not out.exists()
+
+
+@pytest.fixture
+def windows(tmp_path):
+    rng = np.random.default_rng(0)
+    t = np.arange(24)[None, :, None]
+    real = (np.sin(0.3 * t + rng.uniform(0, 6, (200, 1, 3))) + 1) / 2
+    paths = {"real": tmp_path / "real.npy", "synthetic": tmp_path / "synthetic.npy",
+             "short": tmp_path / "short.npy", "nan": tmp_path / "nan.npy"}
+    np.save(paths["real"], real.astype(np.float32))
+    np.save(paths["synthetic"], rng.random((150, 24, 3), dtype=np.float32))
+    np.save(paths["short"], rng.random((150, 12, 3), dtype=np.float32))
+    bad = rng.random((150, 24, 3), dtype=np.float32)
+    bad[3, 4, 1] = np.nan
+    np.save(paths["nan"], bad)
+    return paths
+
+
+def test_evaluate_two_npy_files_json(windows, capsys):
+    assert main(["evaluate", "--real", str(windows["real"]), "--synthetic", str(windows["synthetic"]),
+                 "-m", "mmd", "--preset", "smoke", "--repeats", "3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    (row,) = result["results"]
+    assert row["metric"] == "mmd" and row["n"] == 3 and row["mean"] > 0 and len(row["values"]) == 3
+
+
+def test_evaluate_real_against_itself_scores_lower_than_noise(windows, capsys):
+    scores = {}
+    for name in ("real", "synthetic"):
+        main(["evaluate", "--real", str(windows["real"]), "--synthetic", str(windows[name]), "-m", "mmd",
+              "--preset", "smoke", "--json"])
+        scores[name] = json.loads(capsys.readouterr().out)["results"][0]["mean"]
+    assert scores["real"] < scores["synthetic"] / 10
+
+
+def test_evaluate_mismatched_seq_len(windows, capsys):
+    err = one_line_error(capsys, "evaluate", "--real", str(windows["real"]), "--synthetic", str(windows["short"]))
+    assert "(n, 24, 3)" in err and "(n, 12, 3)" in err
+
+
+def test_evaluate_synthetic_with_nan(windows, capsys):
+    err = one_line_error(capsys, "evaluate", "--real", str(windows["real"]), "--synthetic", str(windows["nan"]))
+    assert "NaN" in err
+
+
+def test_list_imports_no_torch():
+    code = ("import sys; from tsbench.cli import main; main(['list']); "
+            "assert 'torch' not in sys.modules, 'tsbench list imported torch'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "timegan" in result.stdout and "sines" in result.stdout and "mmd" in result.stdout

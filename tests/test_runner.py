@@ -1,0 +1,153 @@
+"""The resumable runner: caching, resume after SIGKILL, failures, lock, --force, --jobs."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsbench.cli import main
+from tsbench.generator import Generator
+from tsbench.registry import generators
+from tsbench.runner import load_records
+from tsbench.runner.grid import plan_cells, run_grid
+from tsbench.runner.store import RunStore
+
+GRID = ["-g", "real", "-g", "gaussian", "-d", "sines", "--preset", "smoke", "-m", "mmd", "--no-progress"]
+VOLATILE = ["fit_s", "sample_s", "metric_s", "timestamp"]
+
+
+def stable(records: pd.DataFrame) -> pd.DataFrame:
+    return records.drop(columns=VOLATILE).sort_values(["cell_id", "metric", "repeat"]).reset_index(drop=True)
+
+
+def run_cli(*args) -> int:
+    return main(list(args))
+
+
+def test_grid_runs_then_resumes_without_training(tmp_path, capsys):
+    out = str(tmp_path / "runs")
+    assert run_cli("run", *GRID, "--seeds", "2", "--out", out) == 0
+    first = load_records(out)
+    assert set(first["generator"]) == {"real", "gaussian"}
+    assert set(first["seed"]) == {0, 1}
+    assert (first["status"] == "done").all() and first["value"].notna().all()
+    assert set(first["protocol"]) == {"tsbench@1"} and set(first["split"]) == {"random-0.8"}
+    assert first["torch_version"].notna().all() and first["host"].notna().all()
+    capsys.readouterr()
+    assert run_cli("run", *GRID, "--seeds", "2", "--out", out) == 0
+    assert "4 already done, 0 trained" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(stable(first), stable(load_records(out)))
+
+
+def test_adding_a_metric_never_retrains(tmp_path, capsys):
+    out = str(tmp_path / "runs")
+    assert run_cli("run", *GRID, "--seeds", "1", "--out", out) == 0
+    capsys.readouterr()
+    assert run_cli("run", *GRID, "-m", "mmd_multi", "--seeds", "1", "--out", out) == 0
+    assert "0 trained" in capsys.readouterr().out
+    assert {"mmd", "mmd_multi"} <= set(load_records(out)["metric"])
+
+
+class Exploding(Generator):
+    name = "exploding"
+
+    def _fit(self, X, *, seed, callback):
+        raise RuntimeError("boom")
+
+
+@pytest.fixture
+def exploding():
+    generators.register("exploding", Exploding, origin="test")
+    yield
+    generators.unregister("exploding")
+
+
+def test_failure_is_recorded_not_cached_and_the_grid_goes_on(tmp_path, capsys, exploding):
+    out = str(tmp_path / "runs")
+    assert run_cli("run", *GRID, "-g", "exploding", "--seeds", "1", "--out", out) == 1
+    text = capsys.readouterr().out
+    assert "failed: sines / exploding / seed 0: RuntimeError: boom" in text
+    records = load_records(out)
+    failed = records[records["generator"] == "exploding"]
+    assert list(failed["status"]) == ["failed"] and "boom" in failed["error"].iloc[0]
+    assert (records[records["generator"] != "exploding"]["status"] == "done").all()
+    assert run_cli("run", *GRID, "-g", "exploding", "--seeds", "1", "--out", out) == 1
+    assert "2 already done" in capsys.readouterr().out  # the failure is retried, the rest is cached
+
+
+def test_force_reruns_matching_cells(tmp_path, capsys):
+    out = str(tmp_path / "runs")
+    assert run_cli("run", *GRID, "--seeds", "1", "--out", out) == 0
+    capsys.readouterr()
+    assert run_cli("run", *GRID, "--seeds", "1", "--out", out, "--force", "gauss*") == 0
+    assert "1 already done, 1 trained" in capsys.readouterr().out
+
+
+def test_lock_stops_a_second_run(tmp_path, capsys):
+    out = tmp_path / "runs"
+    store = RunStore(out)
+    store.ensure_writable()
+    lock = store.lock()
+    try:
+        assert run_cli("run", *GRID, "--seeds", "1", "--out", str(out)) == 2
+        assert "another tsbench run is using" in capsys.readouterr().err
+    finally:
+        lock.release()
+
+
+def test_unwritable_out_is_a_one_line_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert run_cli("run", *GRID, "--seeds", "1", "--out", str(blocker / "runs")) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "expected a writable folder" in err
+
+
+def test_jobs_two_gives_the_same_records(tmp_path):
+    cells = plan_cells(["sines"], ["real", "gaussian"], ["mmd"], seeds=2, preset="smoke", protocol="tsbench")
+    run_grid(cells, tmp_path / "a", jobs=1, progress=False)
+    summary = run_grid(cells, tmp_path / "b", jobs=2, progress=False)
+    assert not summary.failures
+    pd.testing.assert_frame_equal(stable(load_records(tmp_path / "a")), stable(load_records(tmp_path / "b")))
+
+
+def test_sigkill_midway_then_resume_gives_the_uninterrupted_records(tmp_path):
+    """Kill `tsbench run` with SIGKILL after its first finished cell; the re-run completes the grid and its
+    records equal those of an uninterrupted run."""
+    args = ["-g", "gan", "-g", "gaussian", "-d", "sines", "--preset", "smoke", "-m", "mmd", "--seeds", "3",
+            "--no-progress"]
+    cmd = [sys.executable, "-m", "tsbench.cli", "run", *args]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([*cmd, "--out", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(killed.glob("cells/*/trained.json")):
+        assert proc.poll() is None, proc.stderr.read().decode()
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = [p for p in killed.glob("cells/*") if (p / "metrics").is_dir() and any((p / "metrics").glob("*.json"))]
+    assert len(finished) < 6, "the run finished before it could be killed; make the grid slower"
+    assert subprocess.run([*cmd, "--out", str(killed)], capture_output=True).returncode == 0
+    assert subprocess.run([*cmd, "--out", str(tmp_path / "clean")], capture_output=True).returncode == 0
+    resumed, clean = load_records(killed), load_records(tmp_path / "clean")
+    assert len(resumed) == len(clean) and (resumed["status"] == "done").all()
+    pd.testing.assert_frame_equal(stable(resumed), stable(clean))
+
+
+def test_records_schema(tmp_path):
+    from tsbench.records import COLUMNS
+
+    cells = plan_cells(["sines"], ["gaussian"], ["mmd"], seeds=1, preset="smoke", protocol="timegan2019")
+    run_grid(cells, tmp_path, progress=False)
+    records = load_records(tmp_path)
+    assert list(records.columns) == COLUMNS
+    assert set(records["protocol"]) == {"timegan2019@1"} and set(records["split"]) == {"all"}
+    row = records.iloc[0]
+    assert row["n_train"] == row["n_test"] and np.isfinite(row["value"])
