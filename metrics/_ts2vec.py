@@ -1,0 +1,284 @@
+"""TS2Vec (Yue et al., AAAI 2022) in PyTorch: the encoder behind Context-FID, with a fit cache.
+
+Architecture (as in the paper and its reference code): a linear input projection, timestamp masking
+(binomial, p = 0.5, training only), a dilated convolutional encoder of residual blocks (block ``i`` has
+dilation ``2**i``, two "same"-padded convolutions of kernel 3 with GELU before each, a 1×1 projection on
+the residual path where the width changes and on the final block), dropout 0.1 on the representation.
+Training: two overlapping random crops of each window are encoded and the hierarchical contrastive loss
+(instance + temporal terms, α = 0.5, summed over max-pooled scales) pulls the representations of their
+overlap together; AdamW; the encoder used for embedding is the stochastic weight average (SWA) of the
+iterates, as in the reference code. Embedding: the full-series representation, max-pooled over time
+(``(n, output_dim)``).
+
+:func:`fit_encoder` caches fitted encoders per (data fingerprint, seed, settings): in process (LRU) and on
+disk under ``$TSBENCH_CACHE/encoders/<hash>.pt`` (default ``pooch.os_cache("tsbench")``), holding a
+``state_dict`` loaded with ``weights_only=True``. All randomness comes from a seeded ``torch.Generator``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: bump when a change alters fitted encoders (part of the cache key)
+ENCODER_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """TS2Vec settings. ``iterations=None`` applies the reference rule: 200 when the training data has at
+    most 100 000 values, else 600."""
+
+    hidden_dim: int = 64
+    output_dim: int = 320
+    depth: int = 10
+    lr: float = 1e-3
+    batch_size: int = 8
+    iterations: int | None = None
+    max_train_windows: int | None = None
+
+    def n_iterations(self, X: np.ndarray) -> int:
+        if self.iterations is not None:
+            return int(self.iterations)
+        return 200 if X.size <= 100_000 else 600
+
+
+# network ------------------------------------------------------------------------------------------
+class SamePadConv(nn.Module):
+    """Conv1d whose output has the input's length (one step trimmed when the receptive field is even)."""
+
+    def __init__(self, c_in: int, c_out: int, kernel_size: int, dilation: int = 1):
+        super().__init__()
+        field = (kernel_size - 1) * dilation + 1
+        self.conv = nn.Conv1d(c_in, c_out, kernel_size, padding=field // 2, dilation=dilation)
+        self.remove = 1 if field % 2 == 0 else 0
+
+    def forward(self, x):
+        out = self.conv(x)
+        return out[:, :, :-self.remove] if self.remove else out
+
+
+class ConvBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, kernel_size: int, dilation: int, final: bool = False):
+        super().__init__()
+        self.conv1 = SamePadConv(c_in, c_out, kernel_size, dilation)
+        self.conv2 = SamePadConv(c_out, c_out, kernel_size, dilation)
+        self.projector = nn.Conv1d(c_in, c_out, 1) if c_in != c_out or final else None
+
+    def forward(self, x):
+        residual = x if self.projector is None else self.projector(x)
+        x = self.conv1(F.gelu(x))
+        x = self.conv2(F.gelu(x))
+        return x + residual
+
+
+class TSEncoder(nn.Module):
+    """``(B, T, n_features)`` → ``(B, T, output_dim)``. ``mask`` (B, T) bool: True = keep the step."""
+
+    def __init__(self, n_features: int, hidden_dim: int, output_dim: int, depth: int):
+        super().__init__()
+        self.input_fc = nn.Linear(n_features, hidden_dim)
+        channels = [hidden_dim] * depth + [output_dim]
+        self.blocks = nn.Sequential(*[
+            ConvBlock(channels[i - 1] if i > 0 else hidden_dim, channels[i], 3, dilation=2 ** i,
+                      final=i == len(channels) - 1) for i in range(len(channels))])
+        self.repr_dropout = nn.Dropout(0.1)
+
+    def forward(self, x, mask=None):
+        x = self.input_fc(x)
+        if mask is not None:
+            x = x * mask.unsqueeze(-1).to(x.dtype)
+        x = self.repr_dropout(self.blocks(x.transpose(1, 2)))
+        return x.transpose(1, 2)
+
+
+# loss ---------------------------------------------------------------------------------------------
+def _contrast(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+    """InfoNCE over the second axis: z1, z2 (G, N, C); positives are z1[:, i] ↔ z2[:, i]; negatives are all
+    other 2N − 2 items of the same group (the reference code's construction)."""
+    n = z1.shape[1]
+    z = torch.cat([z1, z2], dim=1)  # G × 2N × C
+    sim = z @ z.transpose(1, 2)  # G × 2N × 2N
+    logits = torch.tril(sim, diagonal=-1)[:, :, :-1] + torch.triu(sim, diagonal=1)[:, :, 1:]
+    logits = -F.log_softmax(logits, dim=-1)
+    i = torch.arange(n, device=z1.device)
+    return (logits[:, i, n + i - 1].mean() + logits[:, n + i, i].mean()) / 2
+
+
+def instance_contrastive_loss(z1, z2):
+    """z (B, T, C): at each step, the same window's two views are positives, other windows negatives."""
+    if z1.shape[0] == 1:
+        return z1.new_zeros(())
+    return _contrast(z1.transpose(0, 1), z2.transpose(0, 1))
+
+
+def temporal_contrastive_loss(z1, z2):
+    """z (B, T, C): within each window, the same step's two views are positives, other steps negatives."""
+    if z1.shape[1] == 1:
+        return z1.new_zeros(())
+    return _contrast(z1, z2)
+
+
+def hierarchical_contrastive_loss(z1, z2, alpha: float = 0.5, temporal_unit: int = 0):
+    """Sum of α·instance + (1 − α)·temporal losses over scales (max-pool by 2 until length 1), averaged."""
+    loss, depth = z1.new_zeros(()), 0
+    while z1.shape[1] > 1:
+        loss = loss + alpha * instance_contrastive_loss(z1, z2)
+        if depth >= temporal_unit:
+            loss = loss + (1 - alpha) * temporal_contrastive_loss(z1, z2)
+        depth += 1
+        z1 = F.max_pool1d(z1.transpose(1, 2), kernel_size=2).transpose(1, 2)
+        z2 = F.max_pool1d(z2.transpose(1, 2), kernel_size=2).transpose(1, 2)
+    if z1.shape[1] == 1:
+        loss = loss + alpha * instance_contrastive_loss(z1, z2)
+        depth += 1
+    return loss / depth
+
+
+# training -----------------------------------------------------------------------------------------
+def _randint(low: int, high: int, rng: torch.Generator, size=()) -> torch.Tensor:
+    """Uniform integers in [low, high) (high > low)."""
+    return torch.randint(low, high, size, generator=rng)
+
+
+def _take_per_row(x: torch.Tensor, starts: torch.Tensor, length: int) -> torch.Tensor:
+    """Rows of ``x`` (B, T, C) cut at per-row ``starts`` to ``length`` steps; out-of-range steps are zero."""
+    steps = starts[:, None] + torch.arange(length)[None, :]  # B × L
+    valid = (steps >= 0) & (steps < x.shape[1])
+    picked = x[torch.arange(x.shape[0])[:, None], steps.clamp(0, x.shape[1] - 1)]
+    return picked * valid.unsqueeze(-1).to(x.dtype)
+
+
+def _train_step(net, optimiser, batch, rng, temporal_unit: int = 0) -> float:
+    """One TS2Vec step: two overlapping random crops (with random extensions), contrast their overlap."""
+    T = batch.shape[1]
+    crop_l = int(_randint(2 ** (temporal_unit + 1), T + 1, rng)) if T >= 2 ** (temporal_unit + 1) else T
+    crop_left = int(_randint(0, T - crop_l + 1, rng))
+    crop_right = crop_left + crop_l
+    crop_eleft = int(_randint(0, crop_left + 1, rng))
+    crop_eright = int(_randint(crop_right, T + 1, rng))
+    offset = _randint(-crop_eleft, T - crop_eright + 1, rng, size=(batch.shape[0],))
+    mask1 = torch.rand(batch.shape[0], crop_right - crop_eleft, generator=rng) < 0.5
+    mask2 = torch.rand(batch.shape[0], crop_eright - crop_left, generator=rng) < 0.5
+    out1 = net(_take_per_row(batch, offset + crop_eleft, crop_right - crop_eleft), mask1)[:, -crop_l:]
+    out2 = net(_take_per_row(batch, offset + crop_left, crop_eright - crop_left), mask2)[:, :crop_l]
+    loss = hierarchical_contrastive_loss(out1, out2, temporal_unit=temporal_unit)
+    optimiser.zero_grad()
+    loss.backward()
+    optimiser.step()
+    return float(loss.detach())
+
+
+def train_encoder(X: np.ndarray, settings: EncoderSettings, seed: int) -> TSEncoder:
+    """Fit a TS2Vec encoder on windows ``X`` (n, T, n_features); returns the SWA-averaged encoder (eval mode).
+
+    Dropout masks use torch's default generator inside a forked RNG state seeded from ``seed``, so the
+    global RNG is untouched and the result is deterministic on CPU.
+    """
+    rng = torch.Generator().manual_seed(int(seed))
+    data = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    if settings.max_train_windows is not None and len(data) > settings.max_train_windows:
+        data = data[torch.randperm(len(data), generator=rng)[:settings.max_train_windows]]
+    inner_seed = int(torch.randint(0, 2**62, (1,), generator=rng))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(inner_seed)  # module init and dropout only; restored on exit
+        net = TSEncoder(data.shape[2], settings.hidden_dim, settings.output_dim, settings.depth)
+        swa = torch.optim.swa_utils.AveragedModel(net)
+        optimiser = torch.optim.AdamW(net.parameters(), lr=settings.lr)
+        batch_size = min(settings.batch_size, len(data))
+        order, position = torch.randperm(len(data), generator=rng), 0
+        net.train()
+        for _ in range(settings.n_iterations(np.asarray(X))):
+            if position + batch_size > len(order):  # epochs of shuffled batches, as a DataLoader would
+                order, position = torch.randperm(len(data), generator=rng), 0
+            batch = data[order[position:position + batch_size]]
+            position += batch_size
+            loss = _train_step(net, optimiser, batch, rng)
+            if not np.isfinite(loss):
+                from tsbench.errors import CellFailure
+
+                raise CellFailure(f"TS2Vec encoder: non-finite contrastive loss {loss}; check the input scaling")
+            swa.update_parameters(net)
+    encoder = swa.module
+    encoder.eval()
+    return encoder
+
+
+@torch.no_grad()
+def encode(encoder: TSEncoder, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Full-series representations max-pooled over time: ``(n, T, F)`` → float64 ``(n, output_dim)``."""
+    encoder.eval()
+    data = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    out = [encoder(data[i:i + batch_size]).amax(dim=1) for i in range(0, len(data), batch_size)]
+    return torch.cat(out).double().numpy()
+
+
+# cache --------------------------------------------------------------------------------------------
+_MEMORY: "OrderedDict[str, TSEncoder]" = OrderedDict()
+_MEMORY_SIZE = 8
+
+
+def cache_dir() -> Path:
+    """``$TSBENCH_CACHE/encoders`` (default ``pooch.os_cache("tsbench")/encoders``)."""
+    root = os.environ.get("TSBENCH_CACHE")
+    if not root:
+        import pooch
+
+        root = str(pooch.os_cache("tsbench"))
+    return Path(root) / "encoders"
+
+
+def fingerprint(X: np.ndarray) -> str:
+    """sha256 of the windows' shape and float32 bytes."""
+    arr = np.ascontiguousarray(X, dtype=np.float32)
+    digest = hashlib.sha256(repr(arr.shape).encode())
+    digest.update(arr.tobytes())
+    return digest.hexdigest()
+
+
+def cache_key(X: np.ndarray, settings: EncoderSettings, seed: int) -> str:
+    payload = json.dumps({"data": fingerprint(X), "seed": int(seed), "settings": asdict(settings),
+                          "version": ENCODER_VERSION, "torch": torch.__version__.split("+")[0]},
+                         sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def fit_encoder(X: np.ndarray, settings: EncoderSettings, seed: int, *, use_disk: bool = True) -> TSEncoder:
+    """The TS2Vec encoder for (``X``, ``settings``, ``seed``): from memory, from disk, or trained now."""
+    key = cache_key(X, settings, seed)
+    if key in _MEMORY:
+        _MEMORY.move_to_end(key)
+        return _MEMORY[key]
+    path = cache_dir() / f"{key}.pt"
+    encoder = None
+    if use_disk and path.exists():
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            encoder = TSEncoder(X.shape[2], settings.hidden_dim, settings.output_dim, settings.depth)
+            encoder.load_state_dict(state)
+            encoder.eval()
+        except Exception:  # a corrupt or stale file: retrain and overwrite
+            encoder = None
+    if encoder is None:
+        encoder = train_encoder(X, settings, seed)
+        if use_disk:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            torch.save(encoder.state_dict(), tmp)
+            os.replace(tmp, path)  # atomic: concurrent processes never read a partial file
+    _MEMORY[key] = encoder
+    while len(_MEMORY) > _MEMORY_SIZE:
+        _MEMORY.popitem(last=False)
+    return encoder
+
+
+def clear_memory_cache() -> None:
+    _MEMORY.clear()
