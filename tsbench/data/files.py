@@ -1,0 +1,211 @@
+"""Stocks and Energy: the TimeGAN paper's real datasets, downloaded once and verified by sha256.
+
+Where a file comes from, in order:
+
+1. a local copy in ``data_dir`` (the dataset parameter / ``--data-dir``) or ``$TSBENCH_DATA_DIR``: a folder
+   holding ``stock_data.csv`` or ``energydata_complete.csv`` / ``energy_data.csv`` (the same UCI data with
+   ``date`` dropped); its sha256 is checked too;
+2. the cache, ``$TSBENCH_CACHE/data`` (default: the user's cache folder, ``pooch.os_cache("tsbench")``);
+3. a download from the public source into the cache (``$TSBENCH_DATA_URL_STOCKS`` /
+   ``$TSBENCH_DATA_URL_ENERGY`` replace the URLs, e.g. for a mirror).
+
+A checksum mismatch is always an error (the file is never used). Offline without a copy gives one
+:class:`DataUnavailableError` that names the file, the URL tried and where to put the file.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from ..card import Card
+from ..dataset import Dataset
+from ..errors import InputError
+from .io import file_sha256, read_series_csv
+
+
+class ChecksumError(InputError):
+    """A data file whose sha256 differs from the pinned one (never used)."""
+
+
+class DataUnavailableError(InputError):
+    """A data file that is neither available locally nor downloadable."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a dataset's file comes from: cached as ``filename``; ``local_names`` are accepted copies."""
+
+    filename: str
+    sha256: str
+    urls: tuple[str, ...]
+    local_names: tuple[tuple[str, str], ...]  # (file name, sha256) accepted in a local data folder
+
+
+_STOCK_SHA = "134b8a00eb4eefa3242dd7ae85144082da80dedf75a1a656d5d08f97cd95277a"
+_ENERGY_SHA = "2820bf712ad0275cb18b85a05250926100d8e65ebb9f4d2d016ca91ea152a25d"
+_ENERGY_NODATE_SHA = "019593aa3e2d1a556a1e40025e198ae5fe6481d08bb1bd322f2b3b0115a906fd"
+
+#: the pinned files; tests (and mirrors) may replace entries
+SOURCES: dict[str, Source] = {
+    "stocks": Source(
+        "stock_data.csv", _STOCK_SHA,
+        ("https://raw.githubusercontent.com/jsyoon0823/TimeGAN/master/data/stock_data.csv",),
+        (("stock_data.csv", _STOCK_SHA),)),
+    "energy": Source(
+        "energydata_complete.csv", _ENERGY_SHA,
+        ("https://archive.ics.uci.edu/ml/machine-learning-databases/00374/energydata_complete.csv",
+         # the dataset author's repository holds the byte-identical file (same git blob id)
+         "https://raw.githubusercontent.com/LuisM78/Appliances-energy-prediction-data/master/"
+         "energydata_complete.csv"),
+        (("energydata_complete.csv", _ENERGY_SHA), ("energy_data.csv", _ENERGY_NODATE_SHA))),
+}
+
+
+def cache_dir() -> Path:
+    """``$TSBENCH_CACHE/data``, default ``pooch.os_cache("tsbench")/data``."""
+    import pooch
+
+    return Path(os.environ.get("TSBENCH_CACHE") or pooch.os_cache("tsbench")) / "data"
+
+
+def source_urls(name: str) -> list[str]:
+    override = os.environ.get(f"TSBENCH_DATA_URL_{name.upper()}")
+    return [override] if override else list(SOURCES[name].urls)
+
+
+def _local_dirs(data_dir: str | os.PathLike | None) -> list[Path]:
+    folders = [data_dir, os.environ.get("TSBENCH_DATA_DIR")]
+    return [Path(f).expanduser() for f in folders if f]
+
+
+def _verify(path: Path, sha256: str, name: str) -> Path:
+    actual = file_sha256(path)
+    if actual != sha256:
+        raise ChecksumError(f"{name} data file {path}", expected=f"sha256 {sha256}", got=f"sha256 {actual}",
+                            fix="the file is corrupt or a different version: delete it and run "
+                                "`tsbench data prepare`, or put the original file there")
+    return path
+
+
+def fetch(name: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """The verified local path of dataset ``name``'s file (downloading it into the cache if needed)."""
+    source = SOURCES[name]
+    for folder in _local_dirs(data_dir):
+        for filename, sha256 in source.local_names:
+            if (folder / filename).is_file():
+                return _verify(folder / filename, sha256, name)
+    folder = cache_dir()
+    target = folder / source.filename
+    if target.is_file() and file_sha256(target) == source.sha256:
+        return target
+    return _download(name, source, folder)
+
+
+def _download(name: str, source: Source, folder: Path) -> Path:
+    import pooch
+    from filelock import FileLock
+
+    where = (f"put {source.filename} (sha256 {source.sha256[:12]}…) in a folder and set TSBENCH_DATA_DIR to it "
+             f"(or pass --data-dir), or run `tsbench data prepare` where the internet is reachable")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataUnavailableError(f"{name} data cache", expected="a writable cache folder",
+                                   got=f"{folder} ({exc.strerror})", fix="set TSBENCH_CACHE to a writable folder")
+    errors = []
+    with FileLock(str(folder / f".{source.filename}.lock")):  # parallel workers download once
+        target = folder / source.filename
+        if target.is_file() and file_sha256(target) == source.sha256:
+            return target
+        for url in source_urls(name):
+            try:
+                path = pooch.retrieve(url, known_hash=f"sha256:{source.sha256}", fname=source.filename,
+                                      path=folder, progressbar=False,
+                                      downloader=pooch.HTTPDownloader(progressbar=False, timeout=60))
+                return Path(path)
+            except ValueError as exc:  # pooch: the downloaded file's hash does not match (file discarded)
+                if "hash" not in str(exc).lower():
+                    raise
+                raise ChecksumError(f"{name} data downloaded from {url}", expected=f"sha256 {source.sha256}",
+                                    got="a file with a different sha256 (discarded, not used)",
+                                    fix=f"the source changed or the download was corrupted; {where}") from None
+            except Exception as exc:  # network errors of any kind: try the next URL
+                errors.append(f"{url}: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}")
+    raise DataUnavailableError(f"{name} data file {source.filename}", expected="a local copy or a download",
+                               got="download failed (" + "; ".join(errors) + ")", fix=where)
+
+
+class _FileDataset(Dataset):
+    """A dataset backed by one pinned CSV (a chronological series, oldest row first)."""
+
+    n_columns: ClassVar[int] = 0
+
+    def __init__(self, seq_len: int = 24, data_dir: str | None = None):
+        self.seq_len = seq_len
+        self.data_dir = data_dir
+
+    def prepare(self) -> Path:
+        """Fetch and verify the file; returns its path."""
+        return fetch(self.name, self.data_dir)
+
+    def _read(self) -> tuple[np.ndarray, list[str]]:
+        values, names = read_series_csv(self.prepare())
+        if values.shape[1] != self.n_columns:  # cannot happen for a verified file; guards a changed SOURCES
+            raise InputError(f"{self.name} data", expected=f"{self.n_columns} numeric columns",
+                             got=f"{values.shape[1]}", fix="check SOURCES / the local copy")
+        return values, names
+
+    def series(self) -> np.ndarray:
+        return self._read()[0]
+
+    def feature_names(self) -> list[str]:
+        return self._read()[1]
+
+
+class Stocks(_FileDataset):
+    """GOOG daily prices 2004-08-19 to ~2019: 3685 rows × 6 columns (Open, High, Low, Close, Adj_Close, Volume).
+
+    The TimeGAN repository's ``data/stock_data.csv`` (Yoon et al. 2019). 3661 windows of 24 steps under
+    the ``timegan2019`` protocol.
+    """
+
+    name = "stocks"
+    version = "1"
+    n_columns = 6
+    card = Card(
+        title="Stocks (GOOG daily, TimeGAN repository)", authors="Yoon, Jarrett, van der Schaar", year=2019,
+        venue="NeurIPS", citation_key="yoon2019", url="https://github.com/jsyoon0823/TimeGAN",
+        faithful=("byte-identical data/stock_data.csv (sha256 pinned)", "TimeGAN loader: rows reversed "
+                  "(timegan2019 protocol), min-max scaled with the 1e-7 term, stride-1 windows (len - seq_len)"),
+        adapted=("window shuffle seeded", "tsbench protocol: no row reversal, chronological 80/20 split "
+                 "before windowing"),
+        licence="Yahoo Finance data (Yahoo terms of service, no open-data licence); redistributed by the "
+                "TimeGAN repository; research use only")
+
+
+class Energy(_FileDataset):
+    """UCI "Appliances energy prediction": 19735 rows × 28 numeric columns (``date`` dropped).
+
+    L. M. Candanedo, V. Feldheim, D. Deramaix, "Data driven prediction models of energy use of appliances
+    in a low-energy house", Energy and Buildings 140 (2017) 81–97. ``rv1`` and ``rv2`` are random noise
+    columns added on purpose by the dataset's authors (``rv1 == rv2``). 19711 windows of 24 steps under
+    the ``timegan2019`` protocol.
+    """
+
+    name = "energy"
+    version = "1"
+    n_columns = 28
+    card = Card(
+        title="Energy (UCI Appliances energy prediction)", authors="Candanedo, Feldheim, Deramaix", year=2017,
+        venue="Energy and Buildings 140:81-97", citation_key="candanedo2017",
+        url="https://archive.ics.uci.edu/dataset/374/appliances+energy+prediction",
+        faithful=("UCI energydata_complete.csv (sha256 pinned), date column dropped, all 28 numeric columns, "
+                  "as in TimeGAN (Yoon et al. 2019)", "TimeGAN loader: rows reversed (timegan2019 protocol), "
+                  "min-max scaled with the 1e-7 term, stride-1 windows (len - seq_len)"),
+        adapted=("window shuffle seeded", "tsbench protocol: no row reversal, chronological 80/20 split "
+                 "before windowing"),
+        licence="CC BY 4.0 (UCI Machine Learning Repository); cite Candanedo et al. 2017")
