@@ -1,0 +1,142 @@
+"""Aggregation of tidy records into table cells: repeats first, then training seeds.
+
+For every ``(protocol, preset, dataset, generator, metric)``:
+
+1. the metric repeats of each training seed are averaged (:func:`per_seed`), so a seed is one observation;
+2. the per-seed values are summarised as mean, sample standard deviation (``ddof=1``; ``NaN`` when n < 2)
+   and ``n`` = number of seeds with a value (:func:`aggregate`).
+
+Failed cells (``metric`` is ``None``) and failed metrics (``status != 'done'``) contribute no value; their
+``error`` becomes the cell's ``note`` so tables can footnote it. These functions never modify ``records``.
+
+>>> from tsbench.report.aggregate import aggregate  # doctest: +SKIP
+>>> aggregate(records)[["dataset", "generator", "metric", "mean", "std", "n"]]  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..records import COLUMNS
+
+#: the calibration rows: shown below the models, never ranked or emphasised
+CALIBRATION = ("real", "gaussian", "shuffle_time", "shuffle_channels", "copy_train", "noise", "mode_collapse")
+#: one table group (tables never mix protocols or presets)
+GROUP = ["protocol", "preset"]
+#: one aggregated cell
+KEY = GROUP + ["dataset", "generator", "metric"]
+#: the tidy CSV columns (see :func:`aggregate`)
+AGG_COLUMNS = KEY + ["generator_name", "higher_is_better", "mean", "std", "n", "n_failed", "note"]
+
+_REQUIRED = ("dataset", "generator", "generator_name", "seed", "preset", "protocol", "metric",
+             "higher_is_better", "repeat", "value", "status", "error")
+
+
+def check_records(records: pd.DataFrame) -> None:
+    """Raise :class:`InputError` unless ``records`` is a DataFrame with the record columns."""
+    if not isinstance(records, pd.DataFrame):
+        raise InputError("records", expected="a pandas DataFrame with the columns of tsbench.records.COLUMNS",
+                         got=type(records).__name__, fix="load them with tsbench.runner.load_records(out_dir)")
+    missing = [c for c in _REQUIRED if c not in records.columns]
+    if missing:
+        raise InputError("records lack columns", expected=", ".join(_REQUIRED), got=f"missing {missing}",
+                         fix="pass records written by `tsbench run` (see tsbench.records.COLUMNS)")
+
+
+def is_calibration(generator_name: str) -> bool:
+    return str(generator_name) in CALIBRATION
+
+
+def _done(records: pd.DataFrame) -> pd.DataFrame:
+    values = pd.to_numeric(records["value"], errors="coerce")
+    ok = (records["status"] == "done") & records["metric"].notna() & np.isfinite(values)
+    out = records.loc[ok, KEY + ["generator_name", "seed", "repeat", "higher_is_better"]].copy()
+    out["value"] = values[ok].astype(float)
+    return out
+
+
+def per_seed(records: pd.DataFrame) -> pd.DataFrame:
+    """Mean over metric repeats per ``KEY + seed``: columns ``KEY, generator_name, seed, value, repeats``."""
+    check_records(records)
+    done = _done(records)
+    cols = KEY + ["generator_name", "seed", "value", "repeats"]
+    if done.empty:
+        return pd.DataFrame(columns=cols)
+    grouped = done.groupby(KEY + ["generator_name", "seed"], sort=False, dropna=False)["value"]
+    out = grouped.agg(value="mean", repeats="count").reset_index()
+    return out[cols]
+
+
+def appearance(records: pd.DataFrame, column: str) -> list:
+    """Distinct non-null values of ``column`` in order of first appearance."""
+    return list(dict.fromkeys(v for v in records[column] if v is not None and v == v))
+
+
+def metric_directions(records: pd.DataFrame) -> dict[str, bool | None]:
+    """``metric → higher_is_better`` (first non-null value in the records), in order of appearance."""
+    out: dict[str, bool | None] = {}
+    for metric, hib in zip(records["metric"], records["higher_is_better"]):
+        if metric is None or (isinstance(metric, float) and np.isnan(metric)):
+            continue
+        known = out.get(metric)
+        if known is None:
+            out[metric] = None if hib is None or (isinstance(hib, float) and np.isnan(hib)) else bool(hib)
+    return out
+
+
+def _failures(records: pd.DataFrame) -> pd.DataFrame:
+    """Failed (cell or metric) rows expanded to ``KEY + seed + note``; a failed cell covers every metric."""
+    failed = records[records["status"] != "done"]
+    cols = KEY + ["seed", "note"]
+    if failed.empty:
+        return pd.DataFrame(columns=cols)
+    metrics = [m for m in metric_directions(records)]
+    rows = []
+    for row in failed.itertuples(index=False):
+        note = f"{row.status}: {row.error}" if row.error else str(row.status)
+        targets = [row.metric] if isinstance(row.metric, str) else metrics
+        for metric in targets:
+            rows.append((row.protocol, row.preset, row.dataset, row.generator, metric, row.seed, note))
+    return pd.DataFrame(rows, columns=cols)
+
+
+def aggregate(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per ``KEY`` with ``mean``, ``std`` (ddof=1), ``n`` seeds, ``n_failed`` and ``note``.
+
+    Keys seen only in failures get ``n = 0`` and ``mean = std = NaN``. Row order follows the first
+    appearance of each key in ``records``.
+    """
+    check_records(records)
+    seeds = per_seed(records)
+    stats = (seeds.groupby(KEY, sort=False, dropna=False)["value"]
+             .agg(mean="mean", std=lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else np.nan, n="count")
+             .reset_index())
+    names = records.dropna(subset=["generator"]).drop_duplicates("generator").set_index("generator")[
+        "generator_name"]
+    directions = metric_directions(records)
+    fails = _failures(records)
+    if not fails.empty:
+        # a seed that failed but also has a value (e.g. retried) is not counted as failed
+        fails = fails.merge(seeds[KEY + ["seed"]], on=KEY + ["seed"], how="left", indicator=True)
+        fails = fails[fails["_merge"] == "left_only"]
+        fail_stats = (fails.groupby(KEY, sort=False, dropna=False)
+                      .agg(n_failed=("seed", "nunique"),
+                           note=("note", lambda v: "; ".join(dict.fromkeys(v))))
+                      .reset_index())
+        stats = stats.merge(fail_stats, on=KEY, how="outer", sort=False)
+    else:
+        stats["n_failed"], stats["note"] = 0, None
+    stats["n"] = stats["n"].fillna(0).astype(int)
+    stats["n_failed"] = stats["n_failed"].fillna(0).astype(int)
+    stats["note"] = stats["note"].astype(object).where(stats["note"].notna(), None)
+    stats["generator_name"] = stats["generator"].map(names)
+    stats["higher_is_better"] = stats["metric"].map(lambda m: directions.get(m))
+    # deterministic order: each key column by its first appearance in the records
+    rank_cols = []
+    for col in KEY:
+        position = {v: i for i, v in enumerate(appearance(records, col))}
+        stats[f"_{col}"] = stats[col].map(lambda v, p=position: p.get(v, len(p)))
+        rank_cols.append(f"_{col}")
+    stats = stats.sort_values(rank_cols, kind="stable").drop(columns=rank_cols).reset_index(drop=True)
+    return stats[AGG_COLUMNS]

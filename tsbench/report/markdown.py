@@ -1,0 +1,61 @@
+"""GitHub-flavoured Markdown: pipe tables, **bold** best, <u>underlined</u> second, notes below."""
+from __future__ import annotations
+
+from .ranks import RankResult, rank_caption
+from .table import MISSING, Cell, Row, Table
+
+
+def _esc(text: str) -> str:
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+
+
+def cell_markdown(cell: Cell) -> str:
+    sup = f"<sup>{cell.note}</sup>" if cell.note else ""
+    if cell.missing:
+        return MISSING + sup
+    text = cell.value + (f" ± {cell.std_text}" if cell.std_text else "")
+    if cell.mark == "best":
+        text = f"**{text}**"
+    elif cell.mark == "second":
+        text = f"<u>{text}</u>"
+    return text + (f" (n={cell.n})" if cell.show_n else "") + sup
+
+
+def _label(row: Row) -> str:
+    label = _esc(row.generator)
+    return f"{label} [{_esc(row.citation)}]" if row.citation else label
+
+
+def table_markdown(table: Table) -> str:
+    groups = table.column_groups()
+    multi = len(groups) > 1
+    header = ["Generator"] + [(f"{_esc(c.dataset)}: " if multi else "") + f"{_esc(c.metric)} {c.arrow}".strip()
+                              for c in table.columns]
+    lines = [f"### {_esc(table.title)}", "", "| " + " | ".join(header) + " |",
+             "|:--" + "|--:" * len(table.columns) + "|"]
+    for row in table.models:
+        lines.append("| " + " | ".join([_label(row)] + [cell_markdown(c) for c in row.cells]) + " |")
+    if table.calibration:
+        lines.append("| *calibration* " + "| " * len(table.columns) + "|")
+        for row in table.calibration:
+            lines.append("| " + " | ".join([f"*{_label(row)}*"] + [cell_markdown(c) for c in row.cells]) + " |")
+    lines += ["", _esc(table.caption)]
+    if table.footnotes:
+        lines += [""] + [f"<sup>{i}</sup> {_esc(note)}  " for i, note in enumerate(table.footnotes, 1)]
+    return "\n".join(lines) + "\n"
+
+
+def ranks_markdown(result: RankResult) -> str:
+    lines = [f"### Average ranks — protocol {_esc(result.protocol)}, preset {_esc(result.preset)}", ""]
+    if result.test is not None:
+        lines += ["| Generator | avg. rank ↓ |", "|:--|--:|"]
+        lines += [f"| {_esc(g)} | {r:.2f} |" for g, r in result.test.avg_ranks.items()]
+        lines.append("")
+    lines.append(_esc(rank_caption(result)))
+    return "\n".join(lines) + "\n"
+
+
+def to_markdown(tables: list[Table], ranks: list[RankResult] | None = None) -> str:
+    """All tables (and rank summaries) as one Markdown document."""
+    parts = [table_markdown(t) for t in tables] + [ranks_markdown(r) for r in ranks or []]
+    return "\n".join(parts)
