@@ -1,0 +1,118 @@
+"""Scaling, windowing, split policies and Sines (tsbench.data.windows, tsbench.data.sines)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tsbench.data.sines import Sines, sine_windows
+from tsbench.data.windows import make_windows, minmax_scale, split_series, split_windows
+from tsbench.errors import InputError
+
+
+def _series(n=100, f=3, seed=0):
+    """Feature 0 is the time index (so a window's position can be read back), the rest noise."""
+    rng = np.random.default_rng(seed)
+    out = rng.normal(size=(n, f))
+    out[:, 0] = np.arange(n)
+    return out
+
+
+def test_minmax_scale_is_timegans_formula():
+    x = _series()
+    expected = (x - x.min(0)) / (x.max(0) - x.min(0) + 1e-7)
+    np.testing.assert_array_equal(minmax_scale(x), expected)
+    assert minmax_scale(x).min() == 0.0 and minmax_scale(x).max() < 1.0
+
+
+def test_minmax_scale_constant_column_names_it():
+    x = _series()
+    x[:, 2] = 5.0
+    with pytest.raises(InputError, match=r"column 2 \('c'\)") as info:
+        minmax_scale(x, ["a", "b", "c"])
+    assert "drop" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_make_windows_count_order_and_dtype():
+    x = _series(30, 2)
+    w = make_windows(x, seq_len=24)
+    assert w.shape == (6, 24, 2) and w.dtype == np.float32  # len - seq_len: the last window is dropped
+    for i in range(6):
+        np.testing.assert_array_equal(w[i], x[i:i + 24].astype(np.float32))
+
+
+@pytest.mark.parametrize("rows", [0, 5, 24])
+def test_make_windows_too_short(rows):
+    with pytest.raises(InputError, match="at least seq_len \\+ 1 = 25 rows"):
+        make_windows(np.zeros((rows, 2)), 24)
+
+
+def test_split_all_uses_every_window_for_both():
+    split = split_series(_series(), seq_len=10, seed=3, protocol="timegan2019")
+    assert split.policy == "all" and split.train.shape == (90, 10, 3)
+    assert split.test is split.train
+    # rows reversed: window starts, read from the time-index feature, are a permutation of all starts
+    starts = np.rint(split.train[:, 0, 0] * 99).astype(int)
+    assert sorted(starts) == list(range(10, 100))  # reversed: the first row of each window is time 99 - i
+    assert (split.train[:, 1, 0] < split.train[:, 0, 0]).all()  # newest first inside each window
+
+
+def test_split_chronological_has_no_overlap_and_is_seeded():
+    x = _series(200)
+    split = split_series(x, seq_len=10, seed=1, protocol="tsbench")
+    assert split.policy == "chronological-0.8"
+    times_train = np.rint(split.train[..., 0] * 199).astype(int)
+    times_test = np.rint(split.test[..., 0] * 199).astype(int)
+    assert times_train.max() < 160 <= times_test.min()
+    assert len(split.train) == 160 - 10 and len(split.test) == 40 - 10
+    again = split_series(x, seq_len=10, seed=1, protocol="tsbench")
+    other = split_series(x, seq_len=10, seed=2, protocol="tsbench")
+    np.testing.assert_array_equal(split.train, again.train)
+    assert not np.array_equal(split.train, other.train)
+    np.testing.assert_array_equal(np.sort(split.train[:, 0, 0]), np.sort(other.train[:, 0, 0]))
+
+
+def test_split_chronological_too_short_says_how_to_fix():
+    with pytest.raises(InputError, match="timegan2019"):
+        split_series(_series(60), seq_len=24, seed=0, protocol="tsbench")
+
+
+def test_split_windows_random_for_independent_windows():
+    w = np.random.default_rng(0).random((50, 4, 2), dtype=np.float32)
+    split = split_windows(w, seed=0, protocol="tsbench")
+    assert split.policy == "random-0.8" and len(split.train) == 40 and len(split.test) == 10
+    both = np.concatenate([split.train, split.test])
+    np.testing.assert_array_equal(np.sort(both.reshape(50, -1), 0), np.sort(w.reshape(50, -1), 0))
+    assert split_windows(w, seed=0, protocol="timegan2019").policy == "all"
+
+
+def test_sines_matches_reference_loop_and_range():
+    seed, n, T, F = 7, 6, 24, 5
+    reference_rng = np.random.default_rng(seed)
+    reference = []
+    for _ in range(n):  # TimeGAN's sine_data_generation, with a seeded generator
+        temp = []
+        for _ in range(F):
+            freq = reference_rng.uniform(0, 0.1)
+            phase = reference_rng.uniform(0, 0.1)
+            temp.append([np.sin(freq * j + phase) for j in range(T)])
+        reference.append((np.transpose(np.asarray(temp)) + 1) * 0.5)
+    np.testing.assert_allclose(sine_windows(n, T, F, seed), np.asarray(reference), rtol=0, atol=1e-7)
+
+
+def test_sines_dataset_shape_determinism_and_split():
+    ds = Sines(n_samples=100, seq_len=12, n_features=3)
+    a, b, c = ds.windows(0), ds.windows(0), ds.windows(1)
+    assert a.shape == (100, 12, 3) and a.dtype == np.float32
+    assert 0.0 <= a.min() and a.max() <= 1.0
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    split = ds.load(seed=0)
+    assert split.policy == "random-0.8" and split.train.shape == (80, 12, 3) and split.feature_names[0] == "sine_0"
+    assert Sines.presets["smoke"]["n_samples"] < Sines.presets["quick"]["n_samples"] < 10000 + 1
+    assert "U(0, 0.1)" in " ".join(Sines.card.faithful)
+
+
+@pytest.mark.parametrize("bad", [0, -3])
+def test_sines_rejects_non_positive_sizes(bad):
+    with pytest.raises(InputError, match="n_samples"):
+        Sines(n_samples=bad).windows(0)
