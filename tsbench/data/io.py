@@ -60,8 +60,7 @@ def _read_series_csv(path: str, _mtime: int, _size: int) -> tuple[np.ndarray, li
 
     what = f"CSV file {path}"
     try:
-        # round_trip parsing gives the same float64 values as np.loadtxt (the TimeGAN loader)
-        frame = pd.read_csv(path, float_precision="round_trip")
+        frame = pd.read_csv(path, **_exact_floats(pd))
     except pd.errors.EmptyDataError:
         raise InputError(what, expected="a header row and data rows", got="an empty file",
                          fix="write a headed CSV, one column per feature") from None
@@ -92,6 +91,12 @@ def _read_series_csv(path: str, _mtime: int, _size: int) -> tuple[np.ndarray, li
     _check_finite(values, what, [str(c) for c in frame.columns], line_offset=2)
     values.setflags(write=False)
     return values, [str(c) for c in frame.columns]
+
+
+def _exact_floats(pd) -> dict:
+    """read_csv options that parse floats exactly like np.loadtxt (TimeGAN's loader): pandas ≥ 3 does by
+    default (and deprecates the option); pandas 2 needs ``float_precision="round_trip"``."""
+    return {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
 
 
 def _is_number(text: str) -> bool:
@@ -173,7 +178,7 @@ def _windows_from_tidy_csv(path: Path, label: str) -> np.ndarray:
 
     fix = "write one row per (window, step): columns window,step,<feature columns> (see save_windows_csv)"
     try:
-        frame = pd.read_csv(path, float_precision="round_trip")
+        frame = pd.read_csv(path, **_exact_floats(pd))
     except pd.errors.EmptyDataError:
         raise InputError(label, expected="a tidy windows CSV", got="an empty file", fix=fix) from None
     missing = [c for c in ("window", "step") if c not in frame.columns]
