@@ -58,8 +58,8 @@ def test_evaluate_two_npy_files_json(windows, capsys):
     assert main(["evaluate", "--real", str(windows["real"]), "--synthetic", str(windows["synthetic"]),
                  "-m", "mmd", "--preset", "smoke", "--repeats", "3", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    (row,) = result["results"]
-    assert row["metric"] == "mmd" and row["n"] == 3 and row["mean"] > 0 and len(row["values"]) == 3
+    row = next(r for r in result["results"] if r["metric"] == "mmd")
+    assert row["n"] == 3 and row["mean"] > 0 and len(row["values"]) == 3
 
 
 def test_evaluate_real_against_itself_scores_lower_than_noise(windows, capsys):

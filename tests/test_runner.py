@@ -20,7 +20,7 @@ from tsbench.runner.grid import plan_cells, run_grid
 from tsbench.runner.store import RunStore
 
 GRID = ["-g", "real", "-g", "gaussian", "-d", "sines", "--preset", "smoke", "-m", "mmd", "--no-progress"]
-VOLATILE = ["fit_s", "sample_s", "metric_s", "timestamp"]
+VOLATILE = ["fit_s", "sample_s", "metric_s", "timestamp", "git_sha", "device"]
 
 
 def stable(records: pd.DataFrame) -> pd.DataFrame:
