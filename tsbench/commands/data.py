@@ -13,12 +13,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    import os
-
-    if args.data_dir:
-        os.environ["TSBENCH_DATA_DIR"] = args.data_dir
     from ..data import prepare_all
 
-    for name, path in prepare_all(args.names or None):
-        print(f"{name}: {path}")
+    for path in prepare_all(args.names or None, data_dir=args.data_dir):
+        print(f"ready: {path}")
     return 0

@@ -35,26 +35,21 @@ class CellOutcome:
 def instantiate_dataset(spec: str, preset: str):
     """A Dataset from a registered display name (preset-resolved) or a file path."""
     from ..data import resolve_dataset
-    from ..naming import parse_display_name
-    from ..presets import resolve_params
-    from ..registry import datasets
 
-    if spec.endswith((".csv", ".npy", ".npz")) or os.sep in spec:
-        return resolve_dataset(spec)
-    name, explicit = parse_display_name(spec)
-    cls = datasets.get(name)
-    return cls(**resolve_params(cls, preset, explicit, display=spec))
+    return resolve_dataset(spec, preset=preset)  # local copies: --data-dir sets TSBENCH_DATA_DIR
 
 
 def dataset_identity(dataset) -> dict:
     """Name, version and parameters of a dataset (plus the file's hash for user files)."""
-    params = dataset.get_params()
+    from ..data import RUNTIME_PARAMS
+
+    params = {k: v for k, v in dataset.get_params().items() if k not in RUNTIME_PARAMS}
     ident = {"name": dataset.name or type(dataset).__name__, "version": dataset.version, "params": params}
     path = params.get("path")
     if path and Path(path).is_file():
-        import hashlib
+        from ..data.io import file_sha256
 
-        ident["sha256"] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        ident["sha256"] = file_sha256(path)
         ident["params"] = {**params, "path": Path(path).name}
     return ident
 
