@@ -116,3 +116,13 @@ def test_sines_dataset_shape_determinism_and_split():
 def test_sines_rejects_non_positive_sizes(bad):
     with pytest.raises(InputError, match="n_samples"):
         Sines(n_samples=bad).windows(0)
+
+
+def test_data_package_import_is_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, tsbench.data; from tsbench.data import resolve_dataset; "
+            "resolve_dataset('sines'); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -71,22 +71,26 @@ def _read_series_csv(path: str, _mtime: int, _size: int) -> tuple[np.ndarray, li
     if names and all(_is_number(n) for n in names):
         raise InputError(what, expected="a header row naming the columns", got=f"a numeric first row {names[:4]}",
                          fix="add a header line such as 'f0,f1,...'")
-    frame = frame[[c for c in frame.columns if str(c).strip().lower() not in INDEX_COLUMNS]]
+    frame = frame[[c for c in frame.columns if str(c).strip().lower() not in INDEX_COLUMNS]].copy()
     if frame.shape[1] == 0:
         raise InputError(what, expected="at least one numeric column", got="no feature columns",
                          fix="add numeric feature columns")
-    for column in frame.columns:
-        if frame[column].dtype == bool:
-            frame[column] = frame[column].astype(np.float64)
-        if not np.issubdtype(frame[column].dtype, np.number):
-            values = pd.to_numeric(frame[column], errors="coerce")
-            bad = int(np.flatnonzero(values.isna() & frame[column].notna())[0])
-            raise InputError(f"{what}: non-numeric column {column!r}", expected="numbers in every feature column",
-                             got=f"{frame[column].iloc[bad]!r} on line {bad + 2}",
-                             fix=f"drop or encode column {column!r} (date/time/timestamp columns are dropped)")
     if len(frame) == 0:
         raise InputError(what, expected="data rows after the header", got="a header only",
                          fix="add data rows, one per time step")
+    for column in frame.columns:
+        if pd.api.types.is_bool_dtype(frame[column].dtype):
+            frame[column] = frame[column].astype(np.float64)
+        if not pd.api.types.is_numeric_dtype(frame[column].dtype):
+            values = pd.to_numeric(frame[column], errors="coerce")
+            bad_rows = np.flatnonzero(values.isna() & frame[column].notna())
+            if bad_rows.size == 0:  # e.g. an all-empty column read as text: numeric after all
+                frame[column] = values
+                continue
+            bad = int(bad_rows[0])
+            raise InputError(f"{what}: non-numeric column {column!r}", expected="numbers in every feature column",
+                             got=f"{frame[column].iloc[bad]!r} on line {bad + 2}",
+                             fix=f"drop or encode column {column!r} (date/time/timestamp columns are dropped)")
     values = frame.to_numpy(dtype=np.float64)
     _check_finite(values, what, [str(c) for c in frame.columns], line_offset=2)
     values.setflags(write=False)
@@ -190,11 +194,11 @@ def _windows_from_tidy_csv(path: Path, label: str) -> np.ndarray:
         raise InputError(label, expected="feature columns and data rows", got=f"{len(features)} feature "
                          f"column(s), {len(frame)} row(s)", fix=fix)
     for column in features:
-        if not np.issubdtype(frame[column].dtype, np.number):
+        if not pd.api.types.is_numeric_dtype(frame[column].dtype) or pd.api.types.is_bool_dtype(frame[column]):
             raise InputError(f"{label}: non-numeric column {column!r}", expected="numbers",
                              got=f"dtype {frame[column].dtype}", fix=fix)
     for column in ("window", "step"):
-        if not np.issubdtype(frame[column].dtype, np.integer):
+        if not pd.api.types.is_integer_dtype(frame[column].dtype):
             raise InputError(f"{label}: column {column!r}", expected="integers", got=f"dtype {frame[column].dtype}",
                              fix=fix)
     frame = frame.sort_values(["window", "step"], kind="stable")
