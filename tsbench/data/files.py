@@ -128,8 +128,9 @@ def _download(name: str, source: Source, folder: Path) -> Path:
                                       downloader=pooch.HTTPDownloader(progressbar=False, timeout=60))
                 return Path(path)
             except ValueError as exc:  # pooch: the downloaded file's hash does not match (file discarded)
-                if "hash" not in str(exc).lower():
-                    raise
+                if "hash" not in str(exc).lower():  # e.g. an unsupported URL scheme: try the next URL
+                    errors.append(f"{url}: {exc}")
+                    continue
                 raise ChecksumError(f"{name} data downloaded from {url}", expected=f"sha256 {source.sha256}",
                                     got="a file with a different sha256 (discarded, not used)",
                                     fix=f"the source changed or the download was corrupted; {where}") from None
