@@ -10,7 +10,7 @@ import importlib
 import sys
 
 #: subcommand modules under tsbench.commands, in help order
-COMMANDS = ("list", "run", "evaluate", "data")
+COMMANDS = ("list", "run", "evaluate", "data", "check")
 
 
 class _Parser(argparse.ArgumentParser):
