@@ -3,11 +3,13 @@
 Windows are flattened to vectors ``(seq_len · n_features)`` and compared by Euclidean distance.
 
 * ``value`` — share of synthetic windows closer to their nearest *training* window than to their nearest
-  *held-out* window (ties count one half). The two reference sets are made the same size (the larger one
-  is randomly subsampled per repeat) so that a generator producing fresh draws from the data distribution
-  scores ≈ 0.5; copying training windows pushes it towards 1. No direction: 0.5 is ideal under an i.i.d.
-  split; under a chronological split held-out windows come from a later period, so a good generator of
-  the training period scores above 0.5 without copying. ``real`` (which returns held-out windows) scores 0.
+  *held-out* window (ties count one half), corrected for the sizes of the two reference sets: the odds
+  ``s / (1 − s)`` are divided by ``n_train / n_test``. For fresh draws from the data distribution the nearest
+  of all ``n_train + n_test`` real windows is equally likely to be any of them, so the raw share is
+  ``n_train / (n_train + n_test)`` in expectation and the corrected share 0.5; copies of training windows
+  score 1. No direction: 0.5 is ideal under an i.i.d. split; under a chronological split held-out windows come
+  from a later period, so a good generator of the training period scores above 0.5 without copying, and
+  ``real`` (which returns the held-out windows themselves) scores 0.
 * ``ratio`` — median DCR of the synthetic windows to the (full) training set divided by the median DCR of
   the held-out windows to the training set: 1 for data as far from training as genuinely new data, → 0 for
   copies, > 1 for samples farther from the training data than new data (poor fidelity). No direction.
@@ -33,7 +35,7 @@ from tsbench.errors import InputError
 from tsbench.metric import Metric
 from tsbench.seeding import derive_seed
 
-__all__ = ["Memorisation", "nearest_distances"]
+__all__ = ["Memorisation", "corrected_share", "nearest_distances"]
 
 
 def nearest_distances(queries: np.ndarray, reference: np.ndarray, block: int = 1024) -> np.ndarray:
@@ -52,6 +54,14 @@ def nearest_distances(queries: np.ndarray, reference: np.ndarray, block: int = 1
     return out
 
 
+def corrected_share(share: float, size_odds: float) -> float:
+    """Share closer to training with its odds divided by ``size_odds = n_train / n_test`` (0 and 1 are fixed)."""
+    if share >= 1.0:
+        return 1.0
+    odds = share / (1.0 - share) / size_odds
+    return float(odds / (1.0 + odds))
+
+
 class Memorisation(Metric):
     """Distance to closest record: share of synthetic windows closer to training than to held-out data,
     and the DCR ratio. See the module docstring.
@@ -61,8 +71,8 @@ class Memorisation(Metric):
     max_windows : int or None
         Score at most this many synthetic windows (random subset per repeat); ``None`` uses all.
     repeats : int
-        Repeats differ only in the random subsample that equalises the reference sets (and
-        ``max_windows``); 1 by default.
+        Repeats differ only in the random subset of synthetic windows (``max_windows``); 1 by default,
+        as the metric is deterministic on all windows.
     protocol : str
         Must provide a held-out split (``tsbench``).
     """
@@ -73,10 +83,11 @@ class Memorisation(Metric):
     card = Card(
         title="Memorisation (distance to closest record)", citation_key="dcr",
         faithful=("distance to closest record (DCR) of each synthetic sample to the training data compared "
-                  "with the held-out data, as in privacy evaluations of synthetic data (e.g. Platzer & Reutterer "
-                  "2021, 'Holdout-based fidelity and privacy assessment of mixed-type synthetic data')",),
+                  "with the held-out data, as in privacy evaluations of synthetic data (e.g. Platzer & Reutterer, "
+                  "'Holdout-based empirical assessment of mixed-type synthetic data', Frontiers in Big Data 2021)",),
         adapted=("applied to flattened windows with Euclidean distance",
-                 "the larger reference set is subsampled to the smaller one's size so that 0.5 means no copying",
+                 "the share is corrected for unequal training / held-out sizes (odds divided by n_train / n_test) so "
+                 "that 0.5 means no copying while copies still score 1",
                  "adds the DCR ratio against held-out windows' DCR (full training set), which is exactly 0 for "
                  "copies and 1 for new data"),
     )
@@ -97,19 +108,15 @@ class Memorisation(Metric):
             raise InputError("memorisation", expected="held-out windows that differ from the training windows",
                              got="most held-out windows duplicate a training window (median DCR 0)",
                              fix="deduplicate the data or use a split without overlap")
+        size_odds = len(real_train) / len(real_test)
         shares, ratios = [], []
         for r in range(self.n_repeats()):
             rng = np.random.default_rng(derive_seed(seed, "memorisation", r))
             fake = synthetic
             if self.max_windows is not None and len(fake) > self.max_windows:
                 fake = fake[rng.choice(len(fake), size=int(self.max_windows), replace=False)]
-            size = min(len(real_train), len(real_test))
-            train_ref = real_train if len(real_train) == size else real_train[rng.choice(len(real_train), size,
-                                                                                       replace=False)]
-            test_ref = real_test if len(real_test) == size else real_test[rng.choice(len(real_test), size,
-                                                                                    replace=False)]
-            d_train, d_test = nearest_distances(fake, train_ref), nearest_distances(fake, test_ref)
-            shares.append(float(np.mean(d_train < d_test) + 0.5 * np.mean(d_train == d_test)))
-            full_dcr = nearest_distances(fake, real_train)
-            ratios.append(float(np.median(full_dcr)) / held_out_dcr)
+            d_train, d_test = nearest_distances(fake, real_train), nearest_distances(fake, real_test)
+            shares.append(corrected_share(float(np.mean(d_train < d_test) + 0.5 * np.mean(d_train == d_test)),
+                                          size_odds))
+            ratios.append(float(np.median(d_train)) / held_out_dcr)
         return {"value": shares, "ratio": ratios}

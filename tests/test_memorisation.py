@@ -8,7 +8,7 @@ from sklearn.neighbors import NearestNeighbors
 from tsbench.baselines.calibration import Real
 from tsbench.baselines.corruptions import CopyTrain
 from tsbench.errors import InputError
-from tsbench.metrics.memorisation import Memorisation, nearest_distances
+from tsbench.metrics.memorisation import Memorisation, corrected_share, nearest_distances
 
 
 def _sines(n, seed):
@@ -27,26 +27,37 @@ def test_nearest_distances_matches_sklearn():
 
 def test_reference_share_and_ratio():
     rng = np.random.default_rng(1)
-    train, test, fake = rng.random((50, 4, 2)), rng.random((50, 4, 2)), rng.random((30, 4, 2))
+    train, test, fake = rng.random((80, 4, 2)), rng.random((40, 4, 2)), rng.random((30, 4, 2))
     out = Memorisation().compute(train, test, fake, seed=0)
     d_tr = np.array([min(np.linalg.norm(f - t) for t in train) for f in fake])
     d_te = np.array([min(np.linalg.norm(f - t) for t in test) for f in fake])
     h_tr = np.array([min(np.linalg.norm(h - t) for t in train) for h in test])
-    assert out["value"] == [pytest.approx(np.mean(d_tr < d_te))]
+    share = np.mean(d_tr < d_te)
+    odds = share / (1 - share) / (80 / 40)
+    assert out["value"] == [pytest.approx(odds / (1 + odds))]
     assert out["ratio"] == [pytest.approx(np.median(d_tr) / np.median(h_tr))]
+
+
+def test_size_correction_centres_fresh_samples_at_one_half():
+    # raw share of fresh i.i.d. draws is n_train / (n_train + n_test) = 0.8 here; corrected it is ≈ 0.5
+    train, test, fresh = _sines(2000, 0), _sines(500, 1), _sines(1000, 2)
+    d_tr, d_te = nearest_distances(fresh, train), nearest_distances(fresh, test)
+    assert np.mean(d_tr < d_te) == pytest.approx(0.8, abs=0.05)
+    assert Memorisation().compute(train, test, fresh, seed=0)["value"][0] == pytest.approx(0.5, abs=0.07)
+    assert corrected_share(1.0, 4.0) == 1.0 and corrected_share(0.0, 4.0) == 0.0
+    assert corrected_share(0.8, 4.0) == pytest.approx(0.5)
 
 
 def test_copy_train_scores_clearly_worse_than_real():
     train, test = _sines(800, 0), _sines(200, 1)
-    metric = Memorisation(repeats=3)
+    metric = Memorisation()
     copies = CopyTrain().fit(train, seed=0).sample(200, seed=0)
     held_out = Real().fit(train, seed=0, X_test=test).sample(200, seed=0)
     fresh = _sines(200, 2)  # new draws from the same distribution: no copying
     c, r, f = (metric.compute(train, test, s, seed=0) for s in (copies, held_out, fresh))
-    assert c["ratio"] == [0.0, 0.0, 0.0] and min(c["value"]) > 0.55  # 1/4 of copies are in the equal-size subset
-    assert r["ratio"] == [pytest.approx(1.0)] * 3 and max(r["value"]) == 0.0
-    assert 0.35 < np.mean(f["value"]) < 0.65 and 0.7 < np.mean(f["ratio"]) < 1.3
-    assert len(set(c["value"])) > 1  # repeats redraw the equal-size training subset
+    assert c == {"value": [1.0], "ratio": [0.0]}
+    assert r["value"] == [0.0] and r["ratio"] == [pytest.approx(1.0)]
+    assert 0.35 < f["value"][0] < 0.65 and 0.7 < f["ratio"][0] < 1.3
 
 
 def test_undefined_without_held_out_split():
