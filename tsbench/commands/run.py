@@ -22,6 +22,24 @@ def add_grid_arguments(parser) -> None:
     parser.add_argument("--device", default="auto", help="cpu | cuda | auto (default auto)")
 
 
+def add_dask_arguments(parser) -> None:
+    group = parser.add_argument_group("Dask (--executor dask; pip install 'tsbench[dask]')")
+    group.add_argument("--scheduler", default=None, help="address of a running scheduler, e.g. tcp://127.0.0.1:8786"
+                       " (default: start a LocalCluster bound to 127.0.0.1 with --jobs workers)")
+    group.add_argument("--cluster", default="local", choices=("local", "slurm"),
+                       help="cluster to start when no --scheduler is given")
+    group.add_argument("--retries", type=int, default=2, help="re-runs of a cell whose worker died (default 2)")
+    group.add_argument("--cells-per-gpu", type=int, default=None,
+                       help="pack this many cells on one GPU (workers need --resources GPU=1)")
+    group.add_argument("--slurm-queue", default=None)
+    group.add_argument("--slurm-cores", type=int, default=4)
+    group.add_argument("--slurm-memory", default="16GB")
+    group.add_argument("--slurm-walltime", default="04:00:00")
+    group.add_argument("--slurm-jobs", type=int, default=1, help="number of Slurm jobs (each one worker)")
+    group.add_argument("--slurm-extra", action="append", default=[], metavar="DIRECTIVE",
+                       help="extra #SBATCH directive, e.g. '--gres=gpu:1'")
+
+
 def register(sub) -> None:
     parser = sub.add_parser("run", help="run a benchmark grid (resumes finished cells)")
     add_grid_arguments(parser)
@@ -31,7 +49,10 @@ def register(sub) -> None:
                         help="re-run cells matching PATTERN (cell id prefix, generator, or dataset/generator/seed)")
     parser.add_argument("--executor", default=None, choices=("inprocess", "process", "dask"),
                         help="where cells run (default: process pool when --jobs > 1, else in-process)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds per cell; a cell past it is recorded as 'timeout' (checked at progress reports)")
     parser.add_argument("--data-dir", default=None, help="folder with local copies of the dataset files")
+    add_dask_arguments(parser)
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=run)
 
@@ -58,7 +79,7 @@ def run(args) -> int:
     for name, reason in skipped:
         print(f"skipped unavailable component {name}: {reason}")
     cells = plan_cells(datasets, gens, mets, seeds=args.seeds, preset=args.preset, protocol=args.protocol,
-                       repeats=args.repeats, device=args.device, n_samples=args.n_samples)
+                       repeats=args.repeats, device=args.device, n_samples=args.n_samples, timeout=args.timeout)
     executor = _executor(args)
     summary = run_grid(cells, args.out, jobs=args.jobs, executor=executor, force=args.force,
                        progress=False if args.no_progress else None)

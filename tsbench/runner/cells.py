@@ -79,6 +79,7 @@ class CellSpec:
     cell_id: str
     dataset_id: dict = field(default_factory=dict)
     generator_version: str = ""
+    timeout: float | None = None  # seconds; not part of the identity
 
     @property
     def label(self) -> str:
@@ -107,7 +108,8 @@ class CellSpec:
 
 
 def build_cell(dataset_display: str, dataset_id: dict, generator_display: str, seed: int, *, preset: str,
-               protocol: str, metric_specs: tuple[MetricSpec, ...], device: str, n_samples: int | None) -> CellSpec:
+               protocol: str, metric_specs: tuple[MetricSpec, ...], device: str, n_samples: int | None,
+               timeout: float | None = None) -> CellSpec:
     name, explicit = parse_display_name(generator_display)
     gen_cls = generators.get(name)
     params = resolve_params(gen_cls, preset, explicit, display=generator_display)
@@ -122,4 +124,4 @@ def build_cell(dataset_display: str, dataset_id: dict, generator_display: str, s
     return CellSpec(dataset=dataset_display, generator=format_display_name(name, explicit), seed=seed,
                     preset=preset, protocol=protocol, metrics=metric_specs, generator_params=params,
                     device=device, n_samples=n_samples, cell_id=_hash(identity), dataset_id=dataset_id,
-                    generator_version=f"{gen_cls.version}+{source_hash(gen_cls)}")
+                    generator_version=f"{gen_cls.version}+{source_hash(gen_cls)}", timeout=timeout)

@@ -44,8 +44,8 @@ def cell_records(folder: Path) -> list[dict]:
         "timestamp": (folder / "cell.json").stat().st_mtime,
     }
     if (folder / "failed.json").exists() or not trained:
-        error = read_json(folder / "failed.json")["error"] if (folder / "failed.json").exists() else "not finished"
-        return [{**base, "status": "failed", "error": error}]
+        failure = read_json(folder / "failed.json") if (folder / "failed.json").exists() else {}
+        return [{**base, "status": failure.get("status", "failed"), "error": failure.get("error", "not finished")}]
     rows = []
     metric_dir = folder / "metrics"
     for display, key in sorted(cell.get("metric_keys", {}).items()):

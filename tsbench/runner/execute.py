@@ -22,11 +22,17 @@ from .cells import CellSpec, MetricSpec
 from .store import RunStore, atomic_save, atomic_write_bytes, atomic_write_json, read_json
 
 
+class CellTimeout(TsbenchError):
+    """A cell ran past its ``--timeout``."""
+
+    exit_code = 1
+
+
 @dataclass
 class CellOutcome:
     cell_id: str
     label: str
-    status: str  # "done" | "failed"
+    status: str  # "done" | "failed" | "timeout"
     error: str | None = None
     trained: bool = False  # whether this call trained the model (False when the cache was used)
     failed_metrics: list[str] = field(default_factory=list)
@@ -95,6 +101,8 @@ def run_cell(cell: CellSpec, out: str, *, force: bool = False, progress=None) ->
     store = RunStore(out)
     folder = store.cell_dir(cell.cell_id)
     outcome = CellOutcome(cell.cell_id, cell.label, "done")
+    deadline = Deadline(cell.timeout)
+    progress = deadline.wrap(progress)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         if force:
@@ -117,6 +125,7 @@ def run_cell(cell: CellSpec, out: str, *, force: bool = False, progress=None) ->
         for metric in cell.metrics:
             if (folder / "metrics" / f"{metric.key}.json").exists():
                 continue
+            deadline.check()
             if not _run_metric(cell, metric, split, samples, folder):
                 outcome.failed_metrics.append(metric.display)
         (folder / "failed.json").unlink(missing_ok=True)
@@ -124,10 +133,34 @@ def run_cell(cell: CellSpec, out: str, *, force: bool = False, progress=None) ->
             outcome.status = "failed"
             outcome.error = f"metric(s) failed: {', '.join(outcome.failed_metrics)}"
     except Exception as exc:  # recorded, never cached as done
-        outcome.status, outcome.error = "failed", _error_text(exc)
-        atomic_write_json(folder / "failed.json", {"error": outcome.error, "traceback": traceback.format_exc(),
-                                                   "time": time.time()})
+        outcome.status = "timeout" if isinstance(exc, CellTimeout) else "failed"
+        outcome.error = _error_text(exc)
+        atomic_write_json(folder / "failed.json", {"status": outcome.status, "error": outcome.error,
+                                                   "traceback": traceback.format_exc(), "time": time.time()})
     return outcome
+
+
+class Deadline:
+    """Cooperative per-cell timeout: checked at every training progress report and before each metric."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds if seconds else None
+
+    def check(self) -> None:
+        if self.end is not None and time.monotonic() > self.end:
+            raise CellTimeout(f"cell exceeded its timeout of {self.seconds:g} s")
+
+    def wrap(self, progress):
+        if self.end is None:
+            return progress
+
+        def report(step, total, losses):
+            self.check()
+            if progress is not None:
+                progress(step, total, losses)
+
+        return report
 
 
 def _train_and_sample(cell: CellSpec, split, folder: Path, progress):

@@ -39,7 +39,7 @@ class RunSummary:
 
 def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *, seeds: int, preset: str,
                protocol: str, repeats: int | None = None, device: str = "cpu",
-               n_samples: int | None = None) -> list[CellSpec]:
+               n_samples: int | None = None, timeout: float | None = None) -> list[CellSpec]:
     """All cells of the grid (validates every name and parameter before anything runs)."""
     check_preset(preset)
     get_protocol(protocol)
@@ -48,6 +48,9 @@ def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *
         n_samples = check_positive_int(n_samples, what="--n-samples")
     if repeats is not None:
         repeats = check_positive_int(repeats, what="--repeats")
+    if timeout is not None and not timeout > 0:
+        raise InputError("--timeout", expected="a positive number of seconds", got=repr(timeout),
+                         fix="pass e.g. --timeout 3600")
     metric_specs = tuple(MetricSpec.build(m, preset=preset, protocol=protocol, repeats=repeats) for m in metrics)
     cells = []
     for dataset_spec in datasets:
@@ -55,7 +58,8 @@ def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *
         for generator in generators:
             for seed in range(seeds):
                 cells.append(build_cell(dataset_spec, identity, generator, seed, preset=preset, protocol=protocol,
-                                        metric_specs=metric_specs, device=device, n_samples=n_samples))
+                                        metric_specs=metric_specs, device=device, n_samples=n_samples,
+                                        timeout=timeout))
     return cells
 
 
