@@ -1,0 +1,163 @@
+"""A single self-contained HTML report: tables, ranks with the CD diagram, embeddings gallery, loss curves
+and the metric-sensitivity figures.
+
+Every image is embedded as a base64 ``data:`` URI, so the one ``.html`` file can be moved, mailed or
+committed and still shows every figure. Figures are found in the run folder (layout of
+:mod:`tsbench.runner.store`): ``cells/<cell_id>/**/*embedding*.png`` and ``cells/<cell_id>/losses.csv``;
+sensitivity figures are the ``*.png`` of ``sensitivity_dir`` (``tsbench validate-metrics`` output).
+"""
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from .figures import cd_diagram, loss_figure, png_bytes
+from .provenance import provenance
+from .ranks import RankResult, rank_caption, rank_results
+from .table import MISSING, Cell, Table, build_tables
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1300px;
+color:#1b1b1b;padding:0 1em}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}h3{font-size:1.05em}
+table.lb{border-collapse:collapse;margin:.5em 0 .3em;font-variant-numeric:tabular-nums;font-size:.88em}
+table.lb th,table.lb td{padding:.25em .6em;text-align:right;white-space:nowrap}
+table.lb th:first-child,table.lb td:first-child{text-align:left}
+table.lb thead{border-top:2px solid #222;border-bottom:1px solid #222}
+table.lb tbody.calibration{border-top:1px solid #222;color:#555;font-style:italic}
+table.lb tbody.calibration tr.label td{font-size:.85em;padding-top:.4em}
+table.lb{border-bottom:2px solid #222}
+.caption{font-size:.85em;color:#333;max-width:1100px}.notes{font-size:.8em;color:#444}
+.gallery{display:flex;flex-wrap:wrap;gap:12px}.gallery figure{margin:0;width:420px}
+.gallery img{width:100%;border:1px solid #ddd}figcaption{font-size:.8em;color:#333}
+img.wide{max-width:100%;border:1px solid #ddd}.meta{font-size:.85em;color:#333}
+"""
+
+
+def _e(text) -> str:
+    return html.escape(str(text))
+
+
+def _img(data: bytes, alt: str, cls: str = "") -> str:
+    uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    return f'<img src="{uri}" alt="{_e(alt)}"' + (f' class="{cls}"' if cls else "") + ">"
+
+
+def cell_html(cell: Cell) -> str:
+    sup = f"<sup>{cell.note}</sup>" if cell.note else ""
+    if cell.missing:
+        return MISSING + sup
+    text = _e(cell.value) + (f" ± {_e(cell.std_text)}" if cell.std_text else "")
+    if cell.mark == "best":
+        text = f"<b>{text}</b>"
+    elif cell.mark == "second":
+        text = f"<u>{text}</u>"
+    return text + (f" (n={cell.n})" if cell.show_n else "") + sup
+
+
+def table_html(table: Table) -> str:
+    groups = table.column_groups()
+    head = ""
+    if len(groups) > 1:
+        head += "<tr><th></th>" + "".join(f'<th colspan="{w}" style="text-align:center">{_e(d)}</th>'
+                                          for d, w in groups) + "</tr>"
+    head += "<tr><th>Generator</th>" + "".join(f"<th>{_e(c.metric)} {c.arrow}</th>" for c in table.columns) + "</tr>"
+
+    def rows(items):
+        out = []
+        for row in items:
+            name = _e(row.generator) + (f" <cite>[{_e(row.citation)}]</cite>" if row.citation else "")
+            out.append(f"<tr><td>{name}</td>" + "".join(f"<td>{cell_html(c)}</td>" for c in row.cells) + "</tr>")
+        return "".join(out)
+
+    body = f"<tbody>{rows(table.models)}</tbody>"
+    if table.calibration:
+        body += (f'<tbody class="calibration"><tr class="label"><td colspan="{len(table.columns) + 1}">'
+                 f"calibration rows</td></tr>{rows(table.calibration)}</tbody>")
+    notes = "".join(f"<div><sup>{i}</sup> {_e(n)}</div>" for i, n in enumerate(table.footnotes, 1))
+    return (f"<h3>{_e(table.title)}</h3><table class=\"lb\"><thead>{head}</thead>{body}</table>"
+            f"<p class=\"caption\">{_e(table.caption)}</p>" + (f'<div class="notes">{notes}</div>' if notes else ""))
+
+
+def ranks_html(result: RankResult) -> str:
+    out = f"<h3>Average ranks — protocol {_e(result.protocol)}, preset {_e(result.preset)}</h3>"
+    if result.test is not None:
+        out += ('<table class="lb"><thead><tr><th>Generator</th><th>avg. rank ↓</th></tr></thead><tbody>' +
+                "".join(f"<tr><td>{_e(g)}</td><td>{r:.2f}</td></tr>" for g, r in result.test.avg_ranks.items()) +
+                "</tbody></table>")
+        out += _img(png_bytes(cd_diagram(result.test)), "critical-difference diagram", "wide")
+    return out + f'<p class="caption">{_e(rank_caption(result))}</p>'
+
+
+def _cell_labels(records: pd.DataFrame) -> dict[str, tuple[str, str, str]]:
+    """cell_id → (dataset, generator, seed)."""
+    cells = records.dropna(subset=["cell_id"]).drop_duplicates("cell_id")
+    return {str(r.cell_id): (str(r.dataset), str(r.generator), str(r.seed)) for r in cells.itertuples()}
+
+
+def embedding_images(out_dir: Path, records: pd.DataFrame) -> list[tuple[str, Path]]:
+    """``(label, png path)`` of the embeddings plots in the run folder, sorted by dataset, generator, seed."""
+    labels = _cell_labels(records)
+    found = []
+    for png in sorted(Path(out_dir).glob("cells/*/**/*.png")):
+        rel = png.relative_to(out_dir).as_posix().lower()
+        if "embedding" not in rel:
+            continue
+        cell_id = png.relative_to(out_dir).parts[1]
+        dataset, generator, seed = labels.get(cell_id, (cell_id, "", ""))
+        label = f"{dataset} · {generator} · seed {seed}" if generator else cell_id
+        found.append(((dataset, generator, seed, png.name), f"{label} · {png.stem}", png))
+    return [(label, png) for _, label, png in sorted(found, key=lambda t: t[0])]
+
+
+def loss_curves(out_dir: Path, records: pd.DataFrame) -> dict[tuple[str, str], dict[str, pd.DataFrame]]:
+    """``(dataset, generator) → {"seed s": losses frame}`` for every ``losses.csv`` with ≥ 2 rows."""
+    labels = _cell_labels(records)
+    out: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
+    for path in sorted(Path(out_dir).glob("cells/*/losses.csv")):
+        try:
+            df = pd.read_csv(path)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError):
+            continue
+        if len(df) < 2:
+            continue
+        cell_id = path.parent.name
+        dataset, generator, seed = labels.get(cell_id, (cell_id, "", ""))
+        out.setdefault((dataset, generator), {})[f"seed {seed}" if generator else cell_id] = df
+    return out
+
+
+def to_html(records: pd.DataFrame, *, out_dir=None, sensitivity_dir=None, layout: str = "per-dataset",
+            citations: dict[str, str] | None = None, title: str = "tsbench report") -> str:
+    """The report as one HTML string (records are not modified; figures are read from ``out_dir``)."""
+    tables = build_tables(records, layout=layout, citations=citations)
+    p = provenance(records)
+    parts = [f"<h1>{_e(title)}</h1>",
+             '<p class="meta">' + " · ".join(f"<b>{_e(k)}</b> {_e(v)}" for k, v in p.items()) + "</p>",
+             "<h2>Tables</h2>"] + [table_html(t) for t in tables]
+    parts += ["<h2>Ranks</h2>"] + [ranks_html(r) for r in rank_results(records)]
+    if out_dir is not None and Path(out_dir).is_dir():
+        images = embedding_images(Path(out_dir), records)
+        if images:
+            parts.append("<h2>Embeddings (PCA / t-SNE, real vs synthetic)</h2><div class=\"gallery\">")
+            parts += [f"<figure>{_img(png.read_bytes(), label)}<figcaption>{_e(label)}</figcaption></figure>"
+                      for label, png in images]
+            parts.append("</div>")
+        curves = loss_curves(Path(out_dir), records)
+        if curves:
+            parts.append("<h2>Loss curves</h2>")
+            for (dataset, generator), frames in curves.items():
+                name = f"{dataset} · {generator}" if generator else dataset
+                parts.append(f"<h3>{_e(name)}</h3>" + _img(png_bytes(loss_figure(frames, name)), name, "wide"))
+    if sensitivity_dir is not None and Path(sensitivity_dir).is_dir():
+        figures = sorted(Path(sensitivity_dir).glob("*.png"))
+        if figures:
+            parts.append("<h2>Metric sensitivity (tsbench validate-metrics)</h2>")
+            parts += [f"<figure>{_img(f.read_bytes(), f.stem, 'wide')}<figcaption>{_e(f.stem)}</figcaption></figure>"
+                      for f in figures]
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n" + "\n".join(parts) +
+            "\n</body></html>\n")
