@@ -56,9 +56,9 @@ def windows(tmp_path):
 
 def test_evaluate_two_npy_files_json(windows, capsys):
     assert main(["evaluate", "--real", str(windows["real"]), "--synthetic", str(windows["synthetic"]),
-                 "-m", "mmd", "--preset", "smoke", "--repeats", "3", "--json"]) == 0
+                 "-m", "mmd[subset_size=100]", "--preset", "smoke", "--repeats", "3", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    row = next(r for r in result["results"] if r["metric"] == "mmd")
+    row = next(r for r in result["results"] if r["metric"] == "mmd[subset_size=100]")
     assert row["n"] == 3 and row["mean"] > 0 and len(row["values"]) == 3
 
 
@@ -87,3 +87,52 @@ def test_list_imports_no_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "timegan" in result.stdout and "sines" in result.stdout and "mmd" in result.stdout
+
+
+def _csv(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def _series_csv(tmp_path, n=60):
+    t = np.arange(n)
+    rows = "\n".join(f"{np.sin(0.2 * i):.4f},{np.cos(0.1 * i):.4f},{i % 7}" for i in t)
+    return _csv(tmp_path / "good.csv", "a,b,c\n" + rows + "\n")
+
+
+def test_run_on_a_user_csv(tmp_path, capsys):
+    out = tmp_path / "runs"
+    spec = _series_csv(tmp_path) + "[seq_len=8]"
+    assert main(["run", "-g", "gaussian", "-d", spec, "-m", "mmd", "--preset", "smoke", "--seeds", "1",
+                 "--out", str(out), "--no-progress"]) == 0
+    from tsbench.runner import load_records
+
+    records = load_records(out)
+    assert set(records["seq_len"]) == {8} and set(records["n_features"]) == {3}
+    assert set(records["split"]) == {"chronological-0.8"}
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("a,b\n1,2\n3,nan\n" + "1,2\n" * 40, "NaN"),
+    ("a,b\n1,2\n3,inf\n" + "1,2\n" * 40, "inf"),
+    ("a,b\n" + "1,x\n" * 40, "'b'"),
+    ("a,b\n", "header"),
+    ("a,b\n1,2\n2,3\n", "rows"),
+    ("a,b\n" + "".join(f"{i},5\n" for i in range(40)), "'b'"),
+])
+def test_bad_csv_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, content, fragment):
+    path = _csv(tmp_path / "bad.csv", content)
+    out = tmp_path / "runs"
+    err = one_line_error(capsys, "run", "-g", "gaussian", "-d", path, "-m", "mmd", "--preset", "smoke",
+                         "--seeds", "1", "--out", str(out))
+    assert fragment.lower() in err.lower() and "expected" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("shape", [(50,), (2, 3, 24, 2)])
+def test_npy_of_wrong_rank(tmp_path, capsys, shape):
+    path = tmp_path / "bad.npy"
+    np.save(path, np.zeros(shape, dtype=np.float32))
+    err = one_line_error(capsys, "run", "-g", "gaussian", "-d", str(path), "-m", "mmd", "--preset", "smoke",
+                         "--out", str(tmp_path / "runs"))
+    assert "expected" in err and f"{len(shape)}" in err

@@ -88,7 +88,7 @@ class CellSpec:
     @property
     def data_seed(self) -> int:
         """Same data (split, Sines draw) for every generator at a given seed index."""
-        return derive_seed("data", self.dataset_id.get("name"), self.seed)
+        return derive_seed("data", self.dataset_id["name"], self.seed)
 
     @property
     def fit_seed(self) -> int:

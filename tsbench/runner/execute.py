@@ -46,22 +46,17 @@ def instantiate_dataset(spec: str, preset: str):
 
 
 def dataset_identity(dataset) -> dict:
-    """Name, version and parameters of a dataset (plus the file's hash for user files)."""
+    """Name, version and parameters of a dataset (a user file's version includes its sha256)."""
     from ..data import RUNTIME_PARAMS
 
     params = {k: v for k, v in dataset.get_params().items() if k not in RUNTIME_PARAMS}
-    ident = {"name": dataset.name or type(dataset).__name__, "version": dataset.version, "params": params}
-    path = params.get("path")
-    if path and Path(path).is_file():
-        from ..data.io import file_sha256
-
-        ident["sha256"] = file_sha256(path)
-        ident["params"] = {**params, "path": Path(path).name}
-    return ident
+    if "path" in params:
+        params["path"] = Path(params["path"]).name  # the content hash is in the version
+    return {"name": dataset.name or type(dataset).__name__, "version": dataset.version, "params": params}
 
 
 @functools.lru_cache(maxsize=8)
-def _load_split(dataset_spec: str, preset: str, data_seed: int, protocol: str):
+def load_split(dataset_spec: str, preset: str, data_seed: int, protocol: str):
     return instantiate_dataset(dataset_spec, preset).load(data_seed, protocol)
 
 
@@ -115,7 +110,7 @@ def run_cell(cell: CellSpec, out: str, *, force: bool = False, progress=None) ->
         # every metric ever requested for this cell, at its current cache key
         info["metric_keys"] = {**previous.get("metric_keys", {}), **{m.display: m.key for m in cell.metrics}}
         atomic_write_json(folder / "cell.json", info)
-        split = _load_split(cell.dataset, cell.preset, cell.data_seed, cell.protocol)
+        split = load_split(cell.dataset, cell.preset, cell.data_seed, cell.protocol)
         trained = folder / "trained.json"
         if trained.exists():
             samples = np.load(folder / "samples.npy")

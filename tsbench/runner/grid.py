@@ -17,7 +17,8 @@ from ..presets import check_preset
 from ..protocols import get_protocol
 from ..validation import check_positive_int
 from .cells import CellSpec, MetricSpec, build_cell
-from .execute import CellOutcome, dataset_identity, instantiate_dataset
+from ..seeding import derive_seed
+from .execute import CellOutcome, dataset_identity, instantiate_dataset, load_split
 from .store import RunStore
 
 
@@ -55,6 +56,8 @@ def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *
     cells = []
     for dataset_spec in datasets:
         identity = dataset_identity(instantiate_dataset(dataset_spec, preset))
+        # fetch and validate the data now: bad files fail here with one line, before anything is written
+        load_split(dataset_spec, preset, derive_seed("data", identity["name"], 0), protocol)
         for generator in generators:
             for seed in range(seeds):
                 cells.append(build_cell(dataset_spec, identity, generator, seed, preset=preset, protocol=protocol,
