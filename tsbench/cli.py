@@ -10,7 +10,7 @@ import importlib
 import sys
 
 #: subcommand modules under tsbench.commands, in help order
-COMMANDS = ("list", "run", "evaluate", "data", "check")
+COMMANDS = ("list", "run", "evaluate", "table", "data", "check", "validate_metrics")
 
 
 class _Parser(argparse.ArgumentParser):
