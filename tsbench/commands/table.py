@@ -38,7 +38,11 @@ def read_records(path):
         raise InputError("records file not found", expected="an existing .csv or .parquet file",
                          got=str(path), fix="pass the records file written by `tsbench run`")
     if path.suffix == ".parquet":
-        return pd.read_parquet(path)
+        try:
+            return pd.read_parquet(path)
+        except ImportError as exc:
+            raise InputError("reading Parquet", expected="pyarrow installed", got=str(exc).split(".")[0],
+                             fix="pip install pyarrow, or pass the records as CSV") from exc
     if path.suffix == ".csv":
         return pd.read_csv(path, keep_default_na=True)
     raise InputError("records file format", expected=".csv or .parquet", got=path.suffix or "no suffix",

@@ -22,7 +22,8 @@ def to_csv(records: pd.DataFrame) -> str:
 
 def read_csv(path_or_buffer) -> pd.DataFrame:
     """Read a :func:`to_csv` file back, with the dtypes of :func:`aggregate`."""
-    df = pd.read_csv(path_or_buffer, float_precision="round_trip", keep_default_na=False,
+    precise = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    df = pd.read_csv(path_or_buffer, **precise, keep_default_na=False,
                      na_values={"mean": [""], "std": [""]},
                      dtype={"protocol": str, "preset": str, "dataset": str, "generator": str, "metric": str,
                             "generator_name": str, "note": str, "higher_is_better": str})
