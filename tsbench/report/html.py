@@ -33,7 +33,7 @@ table.lb{border-bottom:2px solid #222}
 .caption{font-size:.85em;color:#333;max-width:1100px}.notes{font-size:.8em;color:#444}
 .gallery{display:flex;flex-wrap:wrap;gap:12px}.gallery figure{margin:0;width:420px}
 .gallery img{width:100%;border:1px solid #ddd}figcaption{font-size:.8em;color:#333}
-img.wide{max-width:100%;border:1px solid #ddd}.meta{font-size:.85em;color:#333}
+figure{margin:0 0 1em}img.wide{max-width:100%;border:1px solid #ddd}.meta{font-size:.85em;color:#333}
 """
 
 
@@ -151,7 +151,7 @@ def to_html(records: pd.DataFrame, *, out_dir=None, sensitivity_dir=None, layout
             parts.append("<h2>Loss curves</h2>")
             for (dataset, generator), frames in curves.items():
                 name = f"{dataset} · {generator}" if generator else dataset
-                parts.append(f"<h3>{_e(name)}</h3>" + _img(png_bytes(loss_figure(frames, name)), name, "wide"))
+                parts.append(f"<h3>{_e(name)}</h3>" + _img(png_bytes(loss_figure(frames)), name, "wide"))
     if sensitivity_dir is not None and Path(sensitivity_dir).is_dir():
         figures = sorted(Path(sensitivity_dir).glob("*.png"))
         if figures:
