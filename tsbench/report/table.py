@@ -96,6 +96,14 @@ class Table:
         return [r for r in self.rows if r.calibration]
 
 
+def headline_metrics(records: pd.DataFrame) -> list[str]:
+    """Metric columns shown by default: each metric's main output plus outputs with a direction
+    (diagnostics such as ``mmd.bandwidth`` or the embeddings' descriptors stay in the records only)."""
+    done = records.dropna(subset=["metric"])
+    keep = (done["output"] == "value") | done["higher_is_better"].notna() | done["output"].isna()
+    return list(dict.fromkeys(done.loc[keep, "metric"]))
+
+
 def build_tables(records: pd.DataFrame, *, layout: str = "per-dataset", citations: dict[str, str] | None = None,
                  datasets=None, generators=None, metrics=None, alpha: float = ALPHA) -> list[Table]:
     """Leaderboard tables from tidy records (never modified).
@@ -118,7 +126,7 @@ def build_tables(records: pd.DataFrame, *, layout: str = "per-dataset", citation
         g_seeds = seeds[(seeds["protocol"] == protocol) & (seeds["preset"] == preset)]
         ds_all = _select(appearance(recs, "dataset"), datasets, "dataset")
         gens = _order_rows(recs, _select(appearance(recs, "generator"), generators, "generator"))
-        mets = _select([m for m in appearance(recs, "metric")], metrics, "metric")
+        mets = _select(metrics and appearance(recs, "metric") or headline_metrics(recs), metrics, "metric")
         directions = dict(zip(g_agg["metric"], g_agg["higher_is_better"]))
         splits = [[d] for d in ds_all] if layout == "per-dataset" else [ds_all]
         for ds in splits:

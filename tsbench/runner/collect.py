@@ -2,6 +2,7 @@
 :mod:`tsbench.records` (one row per cell × metric output × repeat)."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -41,7 +42,8 @@ def cell_records(folder: Path) -> list[dict]:
         "fit_s": trained.get("fit_s"), "sample_s": trained.get("sample_s"),
         **{k: trained.get(k) for k in ("n_train", "n_test", "n_samples", "seq_len", "n_features")},
         **{k: cell.get(k) for k in _PROVENANCE},
-        "timestamp": (folder / "cell.json").stat().st_mtime,
+        "timestamp": datetime.fromtimestamp((folder / "cell.json").stat().st_mtime, timezone.utc)
+        .isoformat(timespec="seconds"),
     }
     if (folder / "failed.json").exists() or not trained:
         failure = read_json(folder / "failed.json") if (folder / "failed.json").exists() else {}
