@@ -25,7 +25,7 @@ def _data(ctx: Context):
         synthetic = toy_windows(s.n_windows, s.seq_len, s.n_features, seed=s.seed + 3)
         synthetic = np.clip(synthetic + 0.1 * rng.standard_normal(synthetic.shape), 0, 1).astype(np.float32)
         return train, test, synthetic
-    return ctx.once("toy data", compute)
+    return tuple(a.copy() for a in ctx.once("toy data", compute))  # copies: mutation cannot leak across checks
 
 
 def _reference(ctx: Context):
@@ -39,12 +39,13 @@ def _reference(ctx: Context):
 
 
 def check_metadata(ctx: Context) -> None:
-    """``name``, ``card``, ``version``, ``presets``, ``known_failures`` are valid; ``outputs`` maps output
-    names (including ``"value"``) to a direction: True (higher is better), False or None."""
+    """``name``, ``card``, ``version``, ``presets``, ``known_failures`` are valid; ``outputs`` is a non-empty
+    dict mapping output names to a direction: True (higher is better), False or None. The main output is
+    named ``"value"``; a metric without one (e.g. a plot-only metric reporting descriptive numbers) is allowed."""
     problems = check_metadata_common(ctx, list(METRIC_CHECKS))
     outputs = getattr(ctx.cls, "outputs", None)
-    if not isinstance(outputs, dict) or "value" not in outputs:
-        problems.append(f"outputs must be a dict with a 'value' entry, got {outputs!r}")
+    if not isinstance(outputs, dict) or not outputs:
+        problems.append(f"outputs must be a non-empty dict {{name: direction}}, got {outputs!r}")
     else:
         for key, direction in outputs.items():
             if not isinstance(key, str) or not key:
@@ -56,21 +57,21 @@ def check_metadata(ctx: Context) -> None:
 
 
 def check_compute_output(ctx: Context) -> str:
-    """``compute`` returns ``{output: [float per repeat]}`` with ``value`` present, only declared outputs,
+    """``compute`` returns ``{output: [float per repeat]}``: only declared outputs, ``value`` whenever declared,
     finite floats, the same number for every output: ``n_repeats()`` of them, or one when the repeats would
     be identical (e.g. a subset size covering the whole toy data)."""
     result, _ = _reference(ctx)
     if not isinstance(result, dict):
         fail(f"compute returned {type(result).__name__}, expected a dict {{output: [values]}}")
     declared = set(ctx.cls.outputs)
-    if "value" not in result:
-        fail(f"compute returned outputs {sorted(result)} without 'value'")
+    if not result or ("value" in declared and "value" not in result):
+        fail(f"compute returned outputs {sorted(result)} without its main output 'value'")
     undeclared = sorted(set(result) - declared)
     if undeclared:
         fail(f"compute returned undeclared output(s) {undeclared}; add them to {ctx.cls.__name__}.outputs")
     expected = ctx.make().n_repeats()
     lengths = {key: len(values) for key, values in result.items()}
-    repeats = lengths["value"]
+    repeats = next(iter(lengths.values()))
     if repeats not in (1, expected) or len(set(lengths.values())) != 1:
         fail(f"outputs have {lengths} values; expected one per repeat ({expected}, or 1 when the repeats "
              "would be identical) for every output")
