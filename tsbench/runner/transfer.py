@@ -1,0 +1,108 @@
+"""Shipping a cell's files to a worker that shares no disk with the client, and back.
+
+The client packs the cell folder (:func:`pack_cell`), a worker runs :func:`run_cell_detached` in a private
+temporary folder and returns what changed, and the client applies it with :func:`apply_cell_files`.
+
+Write order on the client (every file through the atomic writers of :mod:`.store`), chosen so that an
+interrupted client never leaves a cell that *looks* complete but is not — :func:`.grid.is_complete` needs
+``trained.json``, every ``metrics/<key>.json`` and no ``failed.json``:
+
+1. ``cell.json`` (the spec and provenance; it only lists intent);
+2. failure markers (``failed.json``, ``metrics/<key>.failed.json``) — they make a cell incomplete;
+3. removal of completion markers the worker removed (``trained.json`` and metric results, under ``--force``);
+4. data: ``samples.npy``, ``model.ckpt``, ``losses.csv``, ``artefacts/…`` and anything else;
+5. ``trained.json``; 6. ``metrics/<key>.json``;
+7. the remaining removals (e.g. a stale ``failed.json`` of a cell that now succeeded).
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from .cells import CellSpec
+from .execute import CellOutcome, run_cell
+from .store import RunStore, atomic_write_bytes
+
+#: written by ``run_cell`` but never read by it: not shipped to workers (the client keeps its copy)
+NOT_SHIPPED = ("model.ckpt", "losses.csv", "artefacts/")
+
+
+def pack_cell(folder: Path, *, everything: bool = False) -> dict[str, bytes]:
+    """``{relative posix path: bytes}`` of the cell folder (minus :data:`NOT_SHIPPED` and temp files)."""
+    files: dict[str, bytes] = {}
+    if not folder.is_dir():
+        return files
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if not path.is_file() or any(part.startswith(".") for part in PurePosixPath(rel).parts):
+            continue  # in-flight ``.name.xxx.tmp`` files of the atomic writers
+        if everything or not rel.startswith(NOT_SHIPPED):
+            files[rel] = path.read_bytes()
+    return files
+
+
+def unpack_cell(files: dict[str, bytes], folder: Path) -> None:
+    for rel, data in files.items():
+        target = folder / _safe(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def run_cell_detached(cell: CellSpec, files: dict[str, bytes], force: bool,
+                      threads: int = 1) -> tuple[CellOutcome, dict[str, bytes], list[str]]:
+    """Run ``cell`` in a private temporary results folder seeded with ``files``.
+
+    Returns ``(outcome, changed, removed)``: the new or modified files (bytes) and the shipped paths the
+    run deleted. Executed on Dask workers; nothing outside the temporary folder is written.
+    """
+    from .executors import set_threads
+
+    set_threads(threads)
+    with tempfile.TemporaryDirectory(prefix="tsbench-cell-") as tmp:
+        folder = RunStore(tmp).cell_dir(cell.cell_id)
+        unpack_cell(files, folder)
+        outcome = run_cell(cell, tmp, force=force)
+        after = pack_cell(folder, everything=True)
+    changed = {rel: data for rel, data in after.items() if files.get(rel) != data}
+    removed = sorted(set(files) - set(after))
+    return outcome, changed, removed
+
+
+def _is_failure_marker(rel: str) -> bool:
+    return rel == "failed.json" or rel.endswith(".failed.json")
+
+
+def _is_completion_marker(rel: str) -> bool:
+    return rel == "trained.json" or (rel.startswith("metrics/") and not _is_failure_marker(rel))
+
+
+def _write_rank(rel: str) -> int:
+    if rel == "cell.json":
+        return 0
+    if _is_failure_marker(rel):
+        return 1
+    if rel == "trained.json":
+        return 3
+    if rel.startswith("metrics/"):
+        return 4
+    return 2
+
+
+def apply_cell_files(folder: Path, changed: dict[str, bytes], removed: list[str]) -> None:
+    """Write a worker's results into the real cell ``folder`` in the safe order (module docstring)."""
+    for rel in removed:
+        if _is_completion_marker(rel):
+            (folder / _safe(rel)).unlink(missing_ok=True)
+    for rel in sorted(changed, key=lambda r: (_write_rank(r), r)):
+        atomic_write_bytes(folder / _safe(rel), changed[rel])
+    for rel in removed:
+        if not _is_completion_marker(rel):
+            (folder / _safe(rel)).unlink(missing_ok=True)
+
+
+def _safe(rel: str) -> PurePosixPath:
+    """A relative path that stays inside the cell folder (a worker's reply is not trusted blindly)."""
+    path = PurePosixPath(rel)
+    if path.is_absolute() or not path.parts or any(part in ("", ".", "..") for part in path.parts):
+        raise ValueError(f"refusing cell file path {rel!r} from a worker")
+    return path
