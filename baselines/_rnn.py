@@ -32,6 +32,7 @@ class _TF1GRUSequence(torch.autograd.Function):
     """One GRU layer over a whole sequence: ``x`` (T, B, I) → outputs (T, B, H), zero initial state."""
 
     @staticmethod
+    @torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)  # float32 core under autocast
     def forward(ctx, x, gate_kernel, gate_bias, cand_kernel, cand_bias):
         T, B, I = x.shape
         H = cand_bias.shape[0]
@@ -56,6 +57,7 @@ class _TF1GRUSequence(torch.autograd.Function):
         return out
 
     @staticmethod
+    @torch.amp.custom_bwd(device_type="cuda")
     def backward(ctx, grad_out):
         x, gate_kernel, cand_kernel, out, gates, r_h, cand = ctx.saved_tensors
         need_x, need_gk, need_gb, need_ck, need_cb = ctx.needs_input_grad

@@ -1,0 +1,318 @@
+"""TimeGAN — Yoon, Jarrett & van der Schaar, "Time-series Generative Adversarial Networks", NeurIPS 2019.
+
+Five networks, each a stack of TF1 ``GRUCell`` layers (:mod:`tsbench.baselines._rnn`) and a dense
+head, all time-major ``(T, B, ·)`` inside:
+
+* embedder ``E``: X → H (sigmoid, ``hidden_dim``); recovery ``R``: H → X̃ (sigmoid, data dim);
+* generator ``G``: Z → Ê (sigmoid, ``hidden_dim``), Z ~ U[0, 1) with ``z_dim`` = data dim;
+* supervisor ``S``: ``num_layers − 1`` layers, H → next-step H (sigmoid);
+* discriminator ``D``: one linear logit per time step.
+
+Losses (as in the reference code): E0 = 10·√MSE(X, X̃); L_S = MSE(H[1:], S(H)[:-1]);
+V1 = mean|√(var X̂ + 1e-6) − √(var X + 1e-6)|, V2 = mean|mean X̂ − mean X| (moments over the batch);
+G = BCE(D(Ĥ), 1) + γ·BCE(D(Ê), 1) + 100·√L_S + 100·(V1 + V2) with Ê = G(Z), Ĥ = S(Ê), X̂ = R(Ĥ);
+E = E0 + 0.1·L_S; D = BCE(D(H), 1) + BCE(D(Ĥ), 0) + γ·BCE(D(Ê), 0).
+Phases of ``iterations`` steps each: (1) E, R on E0; (2) S on L_S; (3) joint: 2 × (G, S step on G;
+E, R step on E — same fresh batch), then a D step on a fresh batch if its D loss exceeds 0.15.
+Every solver has its own Adam state, as in the reference code.
+
+Speed (same arithmetic as the reference): forward passes shared where they are identical — E(X) of the
+generator step is reused by the embedder step (E is not updated in between), S runs once on [Ê; H],
+D once on [Ĥ; Ê]; the threshold check and the D step are one forward (same batch, same weights), the
+step applied through an on-device mask (no host sync); networks that only pass gradients through are
+frozen so no weight gradients are computed for them.
+
+>>> import numpy as np
+>>> X = np.random.default_rng(0).random((40, 8, 2), dtype=np.float32)
+>>> TimeGAN(**TimeGAN.presets["smoke"]).fit(X, seed=0).sample(3, seed=1).shape
+(3, 8, 2)
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tsbench.card import Card
+from tsbench.errors import InputError
+
+from ._rnn import TF1GRU
+from ._torch import MaskedAdam, TorchGenerator, random_batch
+
+#: the discriminator is updated only when its loss on a fresh batch exceeds this (reference code)
+D_LOSS_THRESHOLD = 0.15
+
+
+class RecurrentNet(nn.Module):
+    """GRUCell stack + dense layer (+ sigmoid): (T, B, in) → (T, B, out)."""
+
+    def __init__(self, in_dim: int, hidden: int, layers: int, out_dim: int, *, sigmoid: bool, init: str):
+        super().__init__()
+        self.rnn = TF1GRU(in_dim, hidden, layers, init)
+        self.head = nn.Linear(hidden, out_dim)
+        self.sigmoid = sigmoid
+        if init == "tf1":  # tf.contrib.layers.fully_connected: Glorot-uniform weights, zero bias
+            nn.init.xavier_uniform_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.head(self.rnn(x))
+        return torch.sigmoid(y) if self.sigmoid else y
+
+
+class MinMax(nn.Module):
+    """The reference code's inner scaling: per feature, min over windows and steps, range + 1e-7."""
+
+    def __init__(self, n_features: int):
+        super().__init__()
+        self.register_buffer("low", torch.zeros(n_features))
+        self.register_buffer("range", torch.ones(n_features))
+
+    def fit(self, X: torch.Tensor) -> "MinMax":
+        self.low.copy_(X.amin(dim=(0, 1)))
+        self.range.copy_((X - self.low).amax(dim=(0, 1)))
+        return self
+
+    def transform(self, X: torch.Tensor) -> torch.Tensor:
+        return (X - self.low) / (self.range + 1e-7)
+
+    def inverse(self, X: torch.Tensor) -> torch.Tensor:
+        return X * self.range + self.low  # exactly as the reference renormalises its output
+
+
+# losses (time-major tensors: time on dim 0, batch on dim 1) ---------------------------------------
+def supervised_loss(H: torch.Tensor, H_sup: torch.Tensor) -> torch.Tensor:
+    """L_S = MSE(H[t+1], S(H)[t]): the supervisor predicts the next latent step."""
+    return F.mse_loss(H_sup[:-1], H[1:])
+
+
+def moment_losses(X_hat: torch.Tensor, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(V1, V2): mean absolute differences of per-(step, feature) std and mean over the batch."""
+    var_hat, mean_hat = torch.var_mean(X_hat, dim=1, correction=0)
+    var, mean = torch.var_mean(X, dim=1, correction=0)
+    v1 = (torch.sqrt(var_hat + 1e-6) - torch.sqrt(var + 1e-6)).abs().mean()
+    return v1, (mean_hat - mean).abs().mean()
+
+
+def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """``tf.losses.sigmoid_cross_entropy`` against a constant label, averaged over all elements."""
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+def discriminator_loss(y_real, y_fake, y_fake_e, gamma: float) -> torch.Tensor:
+    return bce(y_real, 1.0) + bce(y_fake, 0.0) + gamma * bce(y_fake_e, 0.0)
+
+
+@contextlib.contextmanager
+def frozen(*modules: nn.Module):
+    """Gradients pass through ``modules`` to their inputs, but no weight gradients are computed."""
+    params = [p for m in modules for p in m.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+class TimeGAN(TorchGenerator):
+    """TimeGAN (Yoon et al., NeurIPS 2019); see the module docstring for networks, losses and phases.
+
+    Parameters
+    ----------
+    hidden_dim, num_layers : GRU width and depth of every network (supervisor: ``num_layers − 1``).
+    batch_size : windows per step (all windows when fewer).
+    iterations : steps per phase (three phases; the paper's code default is 50 000).
+    gamma : weight of the Ê ("embedding-space") adversarial terms.
+    lr : Adam learning rate of every solver.
+    gru_init : ``"tf1"`` (default; the reference code's initialisers: Glorot-uniform kernels, GRU gate
+        bias 1.0 so the gates start open) or ``"torch"`` (``nn.GRU`` / ``nn.Linear`` defaults).
+    device : ``"cpu"``, ``"cuda"`` or ``"auto"``.
+    amp : bfloat16 autocast on CUDA for the dense layers and losses (the GRU core stays float32).
+    """
+
+    name = "timegan"
+    version = "1"
+    card = Card(
+        title="TimeGAN: Time-series Generative Adversarial Networks",
+        authors="Jinsung Yoon, Daniel Jarrett, Mihaela van der Schaar", year=2019, venue="NeurIPS",
+        citation_key="yoon2019timegan", url="https://github.com/jsyoon0823/TimeGAN",
+        faithful=(
+            "embedder, recovery, generator, supervisor (num_layers − 1), discriminator: TF1 GRUCell stacks with the "
+            "reference code's equations (reset gate applied before the hidden matmul) and dense heads (sigmoid; "
+            "linear per-step logit for the discriminator)",
+            "every loss term and weight: E0 = 10·√MSE, E = E0 + 0.1·L_S, G = BCE(D(Ĥ),1) + γ·BCE(D(Ê),1) + "
+            "100·√L_S + 100·(V1+V2), D = BCE(D(H),1) + BCE(D(Ĥ),0) + γ·BCE(D(Ê),0)",
+            "three phases; joint iteration = 2 × (generator step, embedder step on the same fresh batch), then a "
+            "discriminator step on a fresh batch only if its loss exceeds 0.15",
+            "solver variable lists and separate Adam states per solver (E0, supervised, G, E, D); lr 1e-3, "
+            "β = (0.9, 0.999), ε = 1e-8 with TF1's placement of ε",
+            "Z ~ U[0,1) with z_dim = data dim; inner min–max scaling and its inverse on the output",
+            "gru_init='tf1' (default): TF1 Glorot-uniform kernels, GRU gate bias 1.0, zero dense biases",
+            "paper preset: hidden 24, 3 layers, batch 128, 50 000 iterations per phase",
+        ),
+        adapted=(
+            "PyTorch re-implementation; float rounding differs from TF1 (fused ops such as lerp for u·h + (1−u)·c)",
+            "identical forward passes are computed once (E(X) shared by the generator and embedder steps, the "
+            "discriminator's check and step) — the same arithmetic, fewer passes",
+            "the discriminator step is applied through an on-device mask instead of a Python branch (no host "
+            "sync); the result is the same",
+            "variable-length sequences (the reference's T feed) are not supported: all windows have the same length",
+            "randomness from explicit seeded generators instead of NumPy's global state",
+            "amp=True (CUDA only) autocasts the dense layers and losses to bfloat16; the GRU core stays float32",
+        ),
+    )
+    presets = {
+        "smoke": {"hidden_dim": 8, "num_layers": 2, "batch_size": 32, "iterations": 20},
+        "quick": {"hidden_dim": 24, "num_layers": 3, "batch_size": 128, "iterations": 1000},
+        "paper": {"hidden_dim": 24, "num_layers": 3, "batch_size": 128, "iterations": 50000},
+    }
+
+    def __init__(self, hidden_dim: int = 24, num_layers: int = 3, batch_size: int = 128, iterations: int = 50000,
+                 gamma: float = 1.0, lr: float = 1e-3, gru_init: str = "tf1", device: str = "cpu",
+                 amp: bool = False):
+        self.hidden_dim = hidden_dim
+        self.num_layers = num_layers
+        self.batch_size = batch_size
+        self.iterations = iterations
+        self.gamma = gamma
+        self.lr = lr
+        self.gru_init = gru_init
+        self.device = device
+        self.amp = amp
+
+    # networks --------------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        for key, low in (("hidden_dim", 1), ("num_layers", 2), ("batch_size", 1), ("iterations", 1)):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise InputError(f"TimeGAN {key}", expected=f"an integer ≥ {low}", got=repr(value),
+                                 fix=f"pass {key}={max(low, 1)} or more" +
+                                 (" (the supervisor has num_layers − 1 layers)" if key == "num_layers" else ""))
+        for key in ("gamma", "lr"):
+            value = getattr(self, key)
+            if not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0 or (key == "lr" and not value):
+                raise InputError(f"TimeGAN {key}", expected="a finite number ≥ 0" + (" (> 0)" if key == "lr" else ""),
+                                 got=repr(value), fix=f"pass e.g. {key}={1.0 if key == 'gamma' else 1e-3}")
+        if self.gru_init not in ("tf1", "torch"):
+            raise InputError("TimeGAN gru_init", expected="'tf1' or 'torch'", got=repr(self.gru_init),
+                             fix="pass gru_init='tf1' (reference initialisers) or 'torch'")
+
+    def _build(self, seq_len: int, n_features: int) -> dict[str, nn.Module]:
+        self._check_params()
+        h, k, init = int(self.hidden_dim), int(self.num_layers), self.gru_init
+        return {
+            "embedder": RecurrentNet(n_features, h, k, h, sigmoid=True, init=init),
+            "recovery": RecurrentNet(h, h, k, n_features, sigmoid=True, init=init),
+            "generator": RecurrentNet(n_features, h, k, h, sigmoid=True, init=init),
+            "supervisor": RecurrentNet(h, h, k - 1, h, sigmoid=True, init=init),
+            "discriminator": RecurrentNet(h, h, k, 1, sigmoid=False, init=init),
+            "scaler": MinMax(n_features),
+        }
+
+    # training --------------------------------------------------------------------------------------
+    def _train(self, X: torch.Tensor, rng: torch.Generator, callback) -> None:
+        nets = self.nets_
+        E, R, G, S, D = (nets[k] for k in ("embedder", "recovery", "generator", "supervisor", "discriminator"))
+        data = nets["scaler"].fit(X).transform(X)
+        n_iter, gamma = int(self.iterations), float(self.gamma)
+        batch_size = min(int(self.batch_size), data.shape[0])
+        total = 3 * n_iter
+        er, gs = [*E.parameters(), *R.parameters()], [*G.parameters(), *S.parameters()]
+        opt = {"e0": MaskedAdam(er, self.lr), "gs": MaskedAdam(S.parameters(), self.lr),
+               "g": MaskedAdam(gs, self.lr), "e": MaskedAdam(er, self.lr), "d": MaskedAdam(D.parameters(), self.lr)}
+
+        def batch() -> torch.Tensor:  # (T, B, F)
+            return random_batch(data, batch_size, rng).transpose(0, 1).contiguous()
+
+        def noise() -> torch.Tensor:
+            return torch.rand(data.shape[1], batch_size, data.shape[2], generator=rng, device=data.device)
+
+        def report(step: int, phase: int, losses: dict) -> None:
+            values = {k: float(v) for k, v in losses.items()}
+            self.log(step, phase=phase, **values)
+            callback(step, total, values)
+
+        # (1) embedding network: E, R on E0
+        for it in range(n_iter):
+            x = batch()
+            with self.autocast():
+                rmse = torch.sqrt(F.mse_loss(R(E(x)), x))
+                loss = 10 * rmse
+            opt["e0"].step(torch.autograd.grad(loss, er))
+            if self._due(it, n_iter):
+                report(it + 1, 1, {"recon_rmse": rmse.detach()})
+
+        # (2) supervised: S on L_S (the reference's solver lists G too, which receives no gradient)
+        for it in range(n_iter):
+            x = batch()
+            with torch.no_grad(), self.autocast():
+                h = E(x)
+            with self.autocast():
+                l_s = supervised_loss(h, S(h))
+            opt["gs"].step(torch.autograd.grad(l_s, list(S.parameters())))
+            if self._due(it, n_iter):
+                report(n_iter + it + 1, 2, {"g_loss_s": l_s.detach()})
+
+        # (3) joint training
+        for it in range(n_iter):
+            for _ in range(2):
+                x, z = batch(), noise()
+                B = x.shape[1]
+                with self.autocast():
+                    h = E(x)  # E is not updated by the generator step: this graph serves the embedder step
+                    h_fixed = h.detach()
+                    e_hat = G(z)
+                    s_out = S(torch.cat([e_hat, h_fixed], 1))
+                    h_hat, h_sup = s_out[:, :B], s_out[:, B:]
+                    with frozen(R, D):
+                        x_hat = R(h_hat)
+                        y = D(torch.cat([h_hat, e_hat], 1))
+                    g_u, g_u_e = bce(y[:, :B], 1.0), bce(y[:, B:], 1.0)
+                    g_s = supervised_loss(h_fixed, h_sup)
+                    v1, v2 = moment_losses(x_hat.float(), x)
+                    g_loss = g_u + gamma * g_u_e + 100 * torch.sqrt(g_s) + 100 * (v1 + v2)
+                opt["g"].step(torch.autograd.grad(g_loss, gs))
+                with self.autocast():
+                    rmse = torch.sqrt(F.mse_loss(R(h), x))
+                    with frozen(S):
+                        l_s = supervised_loss(h, S(h))  # the supervisor just updated, as in the reference
+                    e_loss = 10 * rmse + 0.1 * l_s
+                opt["e"].step(torch.autograd.grad(e_loss, er))
+            x, z = batch(), noise()
+            with torch.no_grad(), self.autocast():
+                h, e_hat = E(x), G(z)
+                h_hat = S(e_hat)
+            with self.autocast():
+                y = D(torch.cat([h, h_hat, e_hat], 1))
+                d_loss = discriminator_loss(y[:, :B], y[:, B:2 * B], y[:, 2 * B:], gamma)
+            opt["d"].step(torch.autograd.grad(d_loss, list(D.parameters())),
+                          mask=d_loss.detach() > D_LOSS_THRESHOLD)
+            if self._due(it, n_iter):
+                report(2 * n_iter + it + 1, 3, {
+                    "recon_rmse": rmse.detach(), "g_loss_u": g_u.detach(), "g_loss_s": g_s.detach(),
+                    "g_loss_v": (v1 + v2).detach(), "d_loss": d_loss.detach()})
+
+    def _due(self, it: int, n_iter: int) -> bool:
+        return it == 0 or (it + 1) % self.log_every == 0 or it + 1 == n_iter
+
+    # generation ------------------------------------------------------------------------------------
+    def _generate(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        nets = self.nets_
+        z = torch.rand(self.seq_len_, n, self.n_features_in_, generator=rng, device=self.device_)
+        with self.autocast():
+            x_hat = nets["recovery"](nets["supervisor"](nets["generator"](z)))
+        return nets["scaler"].inverse(x_hat.float()).transpose(0, 1)
+
+    def reconstruct(self, X) -> np.ndarray:
+        """R(E(X)) for windows ``X`` (n, seq_len, n_features) in the data scale: the autoencoder's view."""
+        self._check_fitted()
+        nets = self.nets_
+        x = torch.as_tensor(np.asarray(X, dtype=np.float32), device=self.device_)
+        with torch.no_grad():
+            x_tilde = nets["recovery"](nets["embedder"](nets["scaler"].transform(x).transpose(0, 1).contiguous()))
+        return nets["scaler"].inverse(x_tilde.float()).transpose(0, 1).cpu().numpy()
