@@ -216,89 +216,16 @@ class TimeGAN(TorchGenerator):
 
     # training --------------------------------------------------------------------------------------
     def _train(self, X: torch.Tensor, rng: torch.Generator, callback) -> None:
-        nets = self.nets_
-        E, R, G, S, D = (nets[k] for k in ("embedder", "recovery", "generator", "supervisor", "discriminator"))
-        data = nets["scaler"].fit(X).transform(X)
-        n_iter, gamma = int(self.iterations), float(self.gamma)
-        batch_size = min(int(self.batch_size), data.shape[0])
+        trainer = Trainer(self, X, rng)
+        n_iter = int(self.iterations)
         total = 3 * n_iter
-        er, gs = [*E.parameters(), *R.parameters()], [*G.parameters(), *S.parameters()]
-        opt = {"e0": MaskedAdam(er, self.lr), "gs": MaskedAdam(S.parameters(), self.lr),
-               "g": MaskedAdam(gs, self.lr), "e": MaskedAdam(er, self.lr), "d": MaskedAdam(D.parameters(), self.lr)}
-
-        def batch() -> torch.Tensor:  # (T, B, F)
-            return random_batch(data, batch_size, rng).transpose(0, 1).contiguous()
-
-        def noise() -> torch.Tensor:
-            return torch.rand(data.shape[1], batch_size, data.shape[2], generator=rng, device=data.device)
-
-        def report(step: int, phase: int, losses: dict) -> None:
-            values = {k: float(v) for k, v in losses.items()}
-            self.log(step, phase=phase, **values)
-            callback(step, total, values)
-
-        # (1) embedding network: E, R on E0
-        for it in range(n_iter):
-            x = batch()
-            with self.autocast():
-                rmse = torch.sqrt(F.mse_loss(R(E(x)), x))
-                loss = 10 * rmse
-            opt["e0"].step(torch.autograd.grad(loss, er))
-            if self._due(it, n_iter):
-                report(it + 1, 1, {"recon_rmse": rmse.detach()})
-
-        # (2) supervised: S on L_S (the reference's solver lists G too, which receives no gradient)
-        for it in range(n_iter):
-            x = batch()
-            with torch.no_grad(), self.autocast():
-                h = E(x)
-            with self.autocast():
-                l_s = supervised_loss(h, S(h))
-            opt["gs"].step(torch.autograd.grad(l_s, list(S.parameters())))
-            if self._due(it, n_iter):
-                report(n_iter + it + 1, 2, {"g_loss_s": l_s.detach()})
-
-        # (3) joint training
-        for it in range(n_iter):
-            for _ in range(2):
-                x, z = batch(), noise()
-                B = x.shape[1]
-                with self.autocast():
-                    h = E(x)  # E is not updated by the generator step: this graph serves the embedder step
-                    h_fixed = h.detach()
-                    e_hat = G(z)
-                    s_out = S(torch.cat([e_hat, h_fixed], 1))
-                    h_hat, h_sup = s_out[:, :B], s_out[:, B:]
-                    with frozen(R, D):
-                        x_hat = R(h_hat)
-                        y = D(torch.cat([h_hat, e_hat], 1))
-                    g_u, g_u_e = bce(y[:, :B], 1.0), bce(y[:, B:], 1.0)
-                    g_s = supervised_loss(h_fixed, h_sup)
-                    v1, v2 = moment_losses(x_hat.float(), x)
-                    g_loss = g_u + gamma * g_u_e + 100 * torch.sqrt(g_s) + 100 * (v1 + v2)
-                opt["g"].step(torch.autograd.grad(g_loss, gs))
-                with self.autocast():
-                    rmse = torch.sqrt(F.mse_loss(R(h), x))
-                    with frozen(S):
-                        l_s = supervised_loss(h, S(h))  # the supervisor just updated, as in the reference
-                    e_loss = 10 * rmse + 0.1 * l_s
-                opt["e"].step(torch.autograd.grad(e_loss, er))
-            x, z = batch(), noise()
-            with torch.no_grad(), self.autocast():
-                h, e_hat = E(x), G(z)
-                h_hat = S(e_hat)
-            with self.autocast():
-                y = D(torch.cat([h, h_hat, e_hat], 1))
-                d_loss = discriminator_loss(y[:, :B], y[:, B:2 * B], y[:, 2 * B:], gamma)
-            opt["d"].step(torch.autograd.grad(d_loss, list(D.parameters())),
-                          mask=d_loss.detach() > D_LOSS_THRESHOLD)
-            if self._due(it, n_iter):
-                report(2 * n_iter + it + 1, 3, {
-                    "recon_rmse": rmse.detach(), "g_loss_u": g_u.detach(), "g_loss_s": g_s.detach(),
-                    "g_loss_v": (v1 + v2).detach(), "d_loss": d_loss.detach()})
-
-    def _due(self, it: int, n_iter: int) -> bool:
-        return it == 0 or (it + 1) % self.log_every == 0 or it + 1 == n_iter
+        for phase, step in enumerate((trainer.embedding_step, trainer.supervised_step, trainer.joint_step)):
+            for it in range(n_iter):
+                losses = step()
+                if it == 0 or (it + 1) % self.log_every == 0 or it + 1 == n_iter:  # the only host syncs
+                    values = {k: float(v) for k, v in losses.items()}
+                    self.log(phase * n_iter + it + 1, phase=phase + 1, **values)
+                    callback(phase * n_iter + it + 1, total, values)
 
     # generation ------------------------------------------------------------------------------------
     def _generate(self, n: int, rng: torch.Generator) -> torch.Tensor:
@@ -316,3 +243,89 @@ class TimeGAN(TorchGenerator):
         with torch.no_grad():
             x_tilde = nets["recovery"](nets["embedder"](nets["scaler"].transform(x).transpose(0, 1).contiguous()))
         return nets["scaler"].inverse(x_tilde.float()).transpose(0, 1).cpu().numpy()
+
+
+class Trainer:
+    """One step of each TimeGAN phase on the fitted networks of ``model`` (data ``X`` (n, T, F), ``rng``).
+
+    Each step returns its losses as detached tensors (no host sync).
+    """
+
+    def __init__(self, model: TimeGAN, X: torch.Tensor, rng: torch.Generator):
+        nets = model.nets_
+        self.autocast = model.autocast
+        self.E, self.R, self.G, self.S, self.D = (
+            nets[k] for k in ("embedder", "recovery", "generator", "supervisor", "discriminator"))
+        self.data = nets["scaler"].fit(X).transform(X)
+        self.rng, self.gamma = rng, float(model.gamma)
+        self.batch_size = min(int(model.batch_size), self.data.shape[0])
+        self.er = [*self.E.parameters(), *self.R.parameters()]
+        self.gs = [*self.G.parameters(), *self.S.parameters()]
+        lr = model.lr
+        # one Adam state per solver of the reference code (E0, GS, G, E, D)
+        self.opt_e0, self.opt_gs = MaskedAdam(self.er, lr), MaskedAdam(self.S.parameters(), lr)
+        self.opt_g, self.opt_e, self.opt_d = MaskedAdam(self.gs, lr), MaskedAdam(self.er, lr), MaskedAdam(
+            self.D.parameters(), lr)
+
+    def batch(self) -> torch.Tensor:
+        """A random batch, time-major (T, B, F)."""
+        return random_batch(self.data, self.batch_size, self.rng).transpose(0, 1).contiguous()
+
+    def noise(self) -> torch.Tensor:
+        _, T, dim = self.data.shape
+        return torch.rand(T, self.batch_size, dim, generator=self.rng, device=self.data.device)
+
+    def embedding_step(self) -> dict:
+        """Phase 1: E, R on E0 = 10·√MSE(X, R(E(X)))."""
+        x = self.batch()
+        with self.autocast():
+            rmse = torch.sqrt(F.mse_loss(self.R(self.E(x)).float(), x))
+        self.opt_e0.step(torch.autograd.grad(10 * rmse, self.er))
+        return {"recon_rmse": rmse.detach()}
+
+    def supervised_step(self) -> dict:
+        """Phase 2: S on L_S (the reference's solver also lists G, which receives no gradient)."""
+        x = self.batch()
+        with torch.no_grad(), self.autocast():
+            h = self.E(x)
+        with self.autocast():
+            l_s = supervised_loss(h.float(), self.S(h).float())
+        self.opt_gs.step(torch.autograd.grad(l_s, list(self.S.parameters())))
+        return {"g_loss_s": l_s.detach()}
+
+    def joint_step(self) -> dict:
+        """Phase 3: 2 × (generator step, embedder step) on fresh batches, then the thresholded D step."""
+        E, R, G, S, D, gamma = self.E, self.R, self.G, self.S, self.D, self.gamma
+        for _ in range(2):
+            x, z = self.batch(), self.noise()
+            B = x.shape[1]
+            with self.autocast():
+                h = E(x)  # E is not updated by the generator step: this graph also serves the embedder step
+                h_fixed = h.detach()
+                e_hat = G(z)
+                s_out = S(torch.cat([e_hat, h_fixed], 1))
+                h_hat, h_sup = s_out[:, :B], s_out[:, B:]
+                with frozen(R, D):
+                    x_hat = R(h_hat)
+                    y = D(torch.cat([h_hat, e_hat], 1)).float()
+                g_u, g_u_e = bce(y[:, :B], 1.0), bce(y[:, B:], 1.0)
+                g_s = supervised_loss(h_fixed.float(), h_sup.float())
+                v1, v2 = moment_losses(x_hat.float(), x)
+                g_loss = g_u + gamma * g_u_e + 100 * torch.sqrt(g_s) + 100 * (v1 + v2)
+            self.opt_g.step(torch.autograd.grad(g_loss, self.gs))
+            with self.autocast():
+                rmse = torch.sqrt(F.mse_loss(R(h).float(), x))
+                with frozen(S):
+                    l_s = supervised_loss(h.float(), S(h).float())  # S just updated, as in the reference
+                e_loss = 10 * rmse + 0.1 * l_s
+            self.opt_e.step(torch.autograd.grad(e_loss, self.er))
+        x, z = self.batch(), self.noise()
+        with torch.no_grad(), self.autocast():
+            h, e_hat = E(x), G(z)
+            h_hat = S(e_hat)
+        with self.autocast():
+            y = D(torch.cat([h, h_hat, e_hat], 1)).float()
+            d_loss = discriminator_loss(y[:, :B], y[:, B:2 * B], y[:, 2 * B:], gamma)
+        self.opt_d.step(torch.autograd.grad(d_loss, list(D.parameters())), mask=d_loss.detach() > D_LOSS_THRESHOLD)
+        return {"recon_rmse": rmse.detach(), "g_loss_u": g_u.detach(), "g_loss_s": g_s.detach(),
+                "g_loss_v": (v1 + v2).detach(), "d_loss": d_loss.detach()}
