@@ -45,6 +45,17 @@ class DieOnce(_Constant):
         super()._fit(X, seed=seed, callback=callback)
 
 
+class AlwaysDie(_Constant):
+    """Kills its own worker process every time (a cell that crashes the interpreter or exhausts memory)."""
+
+    name = "always_die"
+
+    def _fit(self, X, *, seed, callback, **kwargs):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 class Endless(_Constant):
     """Reports progress forever (bounded by ``steps``): a per-cell timeout stops it."""
 
@@ -67,7 +78,7 @@ class Exploding(_Constant):
         raise RuntimeError("boom")
 
 
-TEST_GENERATORS = {cls.name: cls for cls in (DieOnce, Endless, Exploding)}
+TEST_GENERATORS = {cls.name: cls for cls in (DieOnce, AlwaysDie, Endless, Exploding)}
 
 
 def register() -> None:

@@ -160,7 +160,9 @@ class DaskExecutor:
                                  fix="start one with `dask scheduler --host 127.0.0.1` or check the address "
                                      "and TLS settings (docs/dask.md)") from None
         if self.cluster == "slurm":
-            cluster = slurm_cluster(self.slurm_options or {}, retries=self.retries, cells_per_gpu=self.cells_per_gpu)
+            options = self.slurm_options or {}
+            cluster = slurm_cluster(options, retries=self.retries, cells_per_gpu=self.cells_per_gpu)
+            cluster.scale(jobs=check_positive_int(options.get("jobs", 1), what="--slurm-jobs"))
         elif self.cluster == "local":
             cluster = local_cluster(self.n_workers, retries=self.retries, cells_per_gpu=self.cells_per_gpu)
         else:
@@ -246,7 +248,7 @@ def visible_gpus() -> list[str]:
 
 
 def slurm_cluster(options: dict, *, retries: int, cells_per_gpu: int | None = None):
-    """A ``dask_jobqueue.SLURMCluster``: one worker per Slurm job, scaled to ``options["jobs"]`` jobs.
+    """A ``dask_jobqueue.SLURMCluster`` (one worker per Slurm job; nothing submitted until ``scale``).
 
     The scheduler runs in this process and listens on ``options["host"]`` only (default: this host's
     address; its HTTP/dashboard server on the login node's 127.0.0.1 — reach it with ``ssh -L``); TLS with
@@ -258,12 +260,16 @@ def slurm_cluster(options: dict, *, retries: int, cells_per_gpu: int | None = No
         raise InputError("--cluster slurm", expected="dask-jobqueue installed", got="no module 'dask_jobqueue'",
                          fix=INSTALL_HINT) from None
     cores = check_positive_int(options.get("cores", 4), what="--slurm-cores")
-    jobs = check_positive_int(options.get("jobs", 1), what="--slurm-jobs")
     host = options.get("host") or default_host()
     worker_args = ["--resources", "GPU=1"] if cells_per_gpu else []
     tls = options.get("tls", True)
     shared = os.path.expanduser(options.get("shared_temp_directory") or "~/.tsbench/dask")
     if tls:
+        try:
+            import cryptography  # noqa: F401  (Security.temporary creates the certificates with it)
+        except ImportError:
+            raise InputError("--cluster slurm", expected="the 'cryptography' package (TLS certificates)",
+                             got="not installed", fix=INSTALL_HINT) from None
         os.makedirs(shared, mode=0o700, exist_ok=True)
     cluster = SLURMCluster(
         queue=options.get("queue"), cores=cores, memory=options.get("memory", "16GB"),
@@ -272,7 +278,6 @@ def slurm_cluster(options: dict, *, retries: int, cells_per_gpu: int | None = No
         job_script_prologue=list(options.get("prologue") or ()), job_name="tsbench",
         scheduler_options={"host": host, "dashboard_address": "127.0.0.1:0", "allowed_failures": retries},
         security=True if tls else None, shared_temp_directory=shared if tls else None)
-    cluster.scale(jobs=jobs)
     return cluster
 
 
