@@ -9,13 +9,18 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("check", help="run the conformance checks on a generator or metric",
-                            description=__doc__.split("\n\n", 1)[1] if __doc__ else None)
+    parser = sub.add_parser(
+        "check", help="run the conformance checks on a generator or metric",
+        description="Run the conformance suite (tsbench.testing) on one generator or metric and print one line "
+                    "per check (PASS / FAIL / XFAIL / XPASS). Exit 0 when every check passes (declared known "
+                    "failures allowed), 1 otherwise, 2 for a target that cannot be loaded. "
+                    "See docs/plugins.md.")
     parser.add_argument("target", help="package.module:Class or a registered name, e.g. gaussian or "
                                        "my_pkg.models:MyGenerator[hidden=8]")
     parser.add_argument("--kind", choices=("generator", "metric"), default=None,
                         help="which registry a bare name refers to (default: generators, then metrics)")
-    parser.add_argument("--preset", default="smoke", help="parameter preset used by the checks (default: smoke)")
+    parser.add_argument("--preset", default="smoke", choices=("smoke", "quick", "paper"),
+                        help="parameter preset used by the checks (default: smoke)")
     parser.set_defaults(func=run)
 
 
