@@ -29,7 +29,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Iterator
 
-from ._core import FAIL, PASS, XFAIL, XPASS, Check, CheckFailure, CheckResult, CheckSettings, parametrize, run_checks
+from ._core import (FAIL, PASS, XFAIL, XPASS, Check, CheckFailure, CheckResult, CheckSettings, parametrize,
+                    run_checks)
 
 __all__ = ["CheckResult", "CheckSettings", "CheckFailure", "Check", "PASS", "FAIL", "XFAIL", "XPASS",
            "check_generator", "check_metric", "iter_generator_checks", "iter_metric_checks",

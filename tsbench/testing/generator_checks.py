@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NotFittedError
-from ..generator import Generator
 from ._common import (Context, check_get_set_params, check_init_no_validation, check_init_stores_params,
                       check_metadata_common)
 from ._core import fail
@@ -356,4 +355,4 @@ GENERATOR_CHECKS = {
     "check_smoke_cell": check_smoke_cell,
 }
 
-__all__ = ["GENERATOR_CHECKS", "Generator"]
+__all__ = ["GENERATOR_CHECKS"]

@@ -9,7 +9,6 @@ import tempfile
 
 import numpy as np
 
-from ..metric import Metric
 from ._common import (Context, check_get_set_params, check_init_no_validation, check_init_stores_params,
                       check_metadata_common)
 from ._core import fail
@@ -130,4 +129,4 @@ METRIC_CHECKS = {
     "check_determinism": check_determinism,
 }
 
-__all__ = ["METRIC_CHECKS", "Metric"]
+__all__ = ["METRIC_CHECKS"]
