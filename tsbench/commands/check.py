@@ -29,9 +29,11 @@ def run(args) -> int:
     import time
 
     from ..presets import check_preset
+    from ..runner.executors import set_threads
     from ..testing import CheckSettings, check_generator, check_metric
 
     check_preset(args.preset)
+    set_threads(1)  # the checks use tiny data: more threads only add overhead
     cls, kind, registered_as, params = resolve_target(args.target, args.kind)
     settings = CheckSettings(preset=args.preset, params=params, registered_as=registered_as)
     start = time.perf_counter()
