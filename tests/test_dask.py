@@ -242,9 +242,18 @@ CLI_GRID = ["run", "-g", "real", "-g", "gaussian", "-d", "sines", "--preset", "s
             "--no-progress", "--executor", "dask"]
 
 
-def test_cli_on_a_local_cluster(tmp_path, capsys):
+def test_cli_against_a_running_local_cluster(client, tmp_path, capsys):
     out = str(tmp_path / "runs")
-    assert main([*CLI_GRID, "--jobs", "1", "--out", out]) == 0
+    assert main([*CLI_GRID, "--scheduler", client.scheduler.address, "--out", out]) == 0
+    assert "2 cells: 0 already done, 2 trained, 2 finished, 0 failed" in capsys.readouterr().out
+    assert (load_records(out)["status"] == "done").all()
+    assert client.status == "running"  # a client it did not create is left alone
+
+
+@pytest.mark.slow
+def test_cli_starts_its_own_loopback_local_cluster(tmp_path, capsys):
+    out = str(tmp_path / "runs")
+    assert main([*CLI_GRID, "--jobs", "2", "--out", out]) == 0
     assert "2 cells: 0 already done, 2 trained, 2 finished, 0 failed" in capsys.readouterr().out
     assert (load_records(out)["status"] == "done").all()
 
