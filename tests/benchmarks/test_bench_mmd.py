@@ -18,8 +18,7 @@ pytestmark = pytest.mark.benchmark
 def energy_sized():
     rng = np.random.default_rng(0)
     real = rng.random((20_000, 24, 28), dtype=np.float32)
-    synthetic = np.clip(real[rng.permutation(20_000)] + 0.05 * rng.standard_normal((20_000, 24, 28),
-                                                                                  dtype=np.float32), 0, 1)
+    synthetic = np.clip(rng.random((20_000, 24, 28), dtype=np.float32) + 0.1, 0, 1)  # shifted marginals
     return real, synthetic
 
 
@@ -29,7 +28,7 @@ def test_mmd_full_20000x672(benchmark, energy_sized):
     metric = MMD(subset_size=None)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = benchmark.pedantic(metric.compute, args=(real, real, synthetic), kwargs={"seed": 0},
-                                rounds=3, iterations=1)
+                                rounds=1, iterations=1)  # about a minute of CPU per round
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     benchmark.extra_info["peak_rss_growth_mib"] = round(grown_mib, 1)
     assert len(result["value"]) == 1 and np.isfinite(result["value"][0]) and result["value"][0] > 0
