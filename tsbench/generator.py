@@ -34,8 +34,8 @@ from .validation import check_positive_int, check_windows
 
 ProgressCallback = Callable[[int, int, dict], None]
 
-#: parameters that change how, not what, a model computes: excluded from cell identity
-RUNTIME_PARAMS = frozenset({"device", "amp", "num_threads"})
+#: parameters that change how, not what, a component computes: excluded from cache identities
+RUNTIME_PARAMS = frozenset({"device", "amp", "num_threads", "block_size"})
 
 
 class Generator(BaseEstimator):
@@ -133,7 +133,7 @@ def _no_progress(step: int, total: int, losses: dict) -> None:
 
 
 def identity_params(params: dict) -> dict:
-    """Parameters that define what a generator computes (runtime-only ones dropped)."""
+    """Parameters that define what a generator or metric computes (runtime-only ones dropped)."""
     return {k: v for k, v in params.items() if k not in RUNTIME_PARAMS}
 
 

@@ -55,7 +55,8 @@ class MetricSpec:
             params["protocol"] = protocol
         if repeats is not None and "repeats" in valid:
             params["repeats"] = repeats
-        key_src = {"name": name, "params": params, "version": metric_cls.version, "code": source_hash(metric_cls)}
+        key_src = {"name": name, "params": identity_params(params), "version": metric_cls.version,
+                   "code": source_hash(metric_cls)}
         canonical = format_display_name(name, explicit)
         return cls(canonical, name, params, f"{name}-{_hash(key_src)}")
 
