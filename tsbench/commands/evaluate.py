@@ -52,7 +52,7 @@ def run(args) -> int:
             results.append({"metric": spec.display if output == "value" else f"{spec.display}.{output}",
                             "higher_is_better": type(metric).outputs.get(output), "version": type(metric).version,
                             "protocol": args.protocol, "mean": float(np.mean(vals)),
-                            "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
+                            "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else None,
                             "n": len(vals), "values": vals})
     if args.json:
         print(json.dumps({"real": args.real, "synthetic": args.synthetic, "results": results,
@@ -61,8 +61,8 @@ def run(args) -> int:
     arrows = {True: "↑", False: "↓", None: ""}
     print(f"{'metric':<32} {'mean ± std':>22}  n   (protocol {args.protocol})")
     for row in results:
-        print(f"{row['metric'] + arrows[row['higher_is_better']]:<32} "
-              f"{row['mean']:>11.4f} ± {row['std']:<8.4f} {row['n']:>3}")
+        spread = f"± {row['std']:<8.4f}" if row["std"] is not None else " " * 10
+        print(f"{row['metric'] + arrows[row['higher_is_better']]:<32} {row['mean']:>11.4f} {spread} {row['n']:>3}")
     for name, reason in skipped:
         print(f"skipped unavailable metric {name}: {reason}")
     return 0
