@@ -1,0 +1,55 @@
+"""Shared machinery of the post-hoc GRU metrics (discriminative and predictive score).
+
+Data stay in one float32 tensor ``(N, T, D)``; a batch is a ``(R, B)`` matrix of row indices (one column
+set per repeat) gathered into the ensemble layout ``(R, D, T, B)`` of :mod:`._ensemble`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from tsbench.seeding import derive_seed
+
+from ._ensemble import BatchSampler, EnsembleGRU, adam
+
+EVAL_CHUNK = 2048  # windows per repeat evaluated at once (bounds memory on Energy-sized data)
+
+
+def gather(X: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Rows ``index (R, B)`` of ``X (N, T, D)`` in the ensemble layout ``(R, D, T, B)``."""
+    return X[index].permute(0, 3, 2, 1).contiguous()
+
+
+def repeat_seeds(seed: int, what: str, repeats: int) -> list[int]:
+    """One independent seed per repeat, derived from the cell seed (order-free)."""
+    return [derive_seed(seed, what, r) for r in range(repeats)]
+
+
+def repeat_rngs(seed: int, what: str, repeats: int) -> list[np.random.Generator]:
+    return [np.random.default_rng(s) for s in repeat_seeds(seed, what, repeats)]
+
+
+def train(net: EnsembleGRU, sampler_step, iterations: int, lr: float = 1e-3) -> EnsembleGRU:
+    """``iterations`` Adam steps on the summed per-repeat losses returned by ``sampler_step(net)``
+    (a ``(R,)`` tensor); every repeat's parameters see only their own loss."""
+    opt = adam(net.parameters(), lr=lr)
+    for _ in range(iterations):
+        opt.zero_grad(set_to_none=True)
+        losses = sampler_step(net)
+        losses.sum().backward()
+        opt.step()
+    if not all(torch.isfinite(p).all() for p in net.parameters()):
+        from tsbench.errors import CellFailure
+
+        raise CellFailure("post-hoc GRU training diverged (non-finite weights)")
+    return net
+
+
+def evaluate(fn, index: torch.Tensor):
+    """Apply ``fn(columns)`` to column chunks of ``index (R, n)`` under ``no_grad``; concatenates along
+    the last axis."""
+    with torch.no_grad():
+        return torch.cat([fn(index[:, i:i + EVAL_CHUNK]) for i in range(0, index.shape[1], EVAL_CHUNK)], dim=-1)
+
+
+__all__ = ["BatchSampler", "EnsembleGRU", "gather", "repeat_seeds", "repeat_rngs", "train", "evaluate"]
