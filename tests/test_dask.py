@@ -5,6 +5,7 @@ Loopback only. One 2-worker LocalCluster is shared by the module (worker start-u
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import signal
 import subprocess
@@ -218,8 +219,13 @@ def test_slurm_job_script_carries_the_options(tmp_path):
     try:
         script = cluster.job_script()
         assert cluster.scheduler_address.startswith("tls://127.0.0.1:")  # TLS by default, given host only
+        (run_dir,) = tmp_path.glob("run-*")
+        assert oct(run_dir.stat().st_mode)[-3:] == "700" and len(list(run_dir.iterdir())) == 3
     finally:
         cluster.close()
+    del cluster
+    gc.collect()
+    assert not run_dir.exists()  # the temporary certificates go with the cluster
     for expected in ("#SBATCH -p gpu", "#SBATCH -n 1", "#SBATCH --cpus-per-task=8", "#SBATCH --mem=30G",
                      "#SBATCH -t 01:30:00", "#SBATCH --gres=gpu:1", "module load cuda", "--nthreads 8",
                      "--resources GPU=1", "--tls-ca-file", "tls://127.0.0.1:"):
