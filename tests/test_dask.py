@@ -219,13 +219,13 @@ def test_slurm_job_script_carries_the_options(tmp_path):
     try:
         script = cluster.job_script()
         assert cluster.scheduler_address.startswith("tls://127.0.0.1:")  # TLS by default, given host only
-        (run_dir,) = tmp_path.glob("run-*")
-        assert oct(run_dir.stat().st_mode)[-3:] == "700" and len(list(run_dir.iterdir())) == 3
+        certificates = list(tmp_path.glob(".dask-jobqueue.worker.*"))
+        assert len(certificates) == 3 and all(oct(p.stat().st_mode)[-3:] == "600" for p in certificates)
     finally:
         cluster.close()
     del cluster
     gc.collect()
-    assert not run_dir.exists()  # the temporary certificates go with the cluster
+    assert not list(tmp_path.glob(".dask-jobqueue.worker.*"))  # the temporary certificates go with the cluster
     for expected in ("#SBATCH -p gpu", "#SBATCH -n 1", "#SBATCH --cpus-per-task=8", "#SBATCH --mem=30G",
                      "#SBATCH -t 01:30:00", "#SBATCH --gres=gpu:1", "module load cuda", "--nthreads 8",
                      "--resources GPU=1", "--tls-ca-file", "tls://127.0.0.1:"):

@@ -17,12 +17,9 @@ written: the next ``tsbench run`` resumes from the finished cells.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import tempfile
 import time
 import uuid
-import weakref
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -255,8 +252,8 @@ def slurm_cluster(options: dict, *, retries: int, cells_per_gpu: int | None = No
 
     The scheduler runs in this process and listens on ``options["host"]`` only (default: this host's
     address; its HTTP/dashboard server on the login node's 127.0.0.1 — reach it with ``ssh -L``); TLS with
-    temporary certificates is on unless ``options["tls"]`` is False. The workers' certificate files go to a
-    private ``run-*`` folder under ``shared_temp_directory`` (mode 0700), removed with the cluster object.
+    temporary certificates is on unless ``options["tls"]`` is False. The workers' certificate files (mode 0600) go to
+    ``shared_temp_directory`` (made mode 0700); dask-jobqueue deletes them with the cluster object.
     """
     try:
         from dask_jobqueue import SLURMCluster
@@ -275,7 +272,6 @@ def slurm_cluster(options: dict, *, retries: int, cells_per_gpu: int | None = No
             raise InputError("--cluster slurm", expected="the 'cryptography' package (TLS certificates)",
                              got="not installed", fix=INSTALL_HINT) from None
         os.makedirs(shared, mode=0o700, exist_ok=True)
-        shared = tempfile.mkdtemp(prefix="run-", dir=shared)  # this run's certificates, removed with it
     cluster = SLURMCluster(
         queue=options.get("queue"), cores=cores, memory=options.get("memory", "16GB"),
         walltime=options.get("walltime", "04:00:00"), processes=1,
@@ -283,8 +279,6 @@ def slurm_cluster(options: dict, *, retries: int, cells_per_gpu: int | None = No
         job_script_prologue=list(options.get("prologue") or ()), job_name="tsbench",
         scheduler_options={"host": host, "dashboard_address": "127.0.0.1:0", "allowed_failures": retries},
         security=True if tls else None, shared_temp_directory=shared if tls else None)
-    if tls:
-        weakref.finalize(cluster, shutil.rmtree, shared, ignore_errors=True)
     return cluster
 
 
