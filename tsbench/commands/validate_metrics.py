@@ -47,6 +47,7 @@ def run(args) -> int:
     summary = summarise(raw, level=args.level)
     wall = time.perf_counter() - start
     datasets = " ".join(f"-d {d}" for d in (args.dataset or ["sines"]))
+    datasets += "".join(f" -m '{m}'" for m in args.metric or [])
     header = (f"# Metric validation\n\nCommand: `tsbench validate-metrics {datasets} --preset {args.preset} "
               f"--protocol {args.protocol} --repeats {args.repeats} --seed {args.seed}`; wall time {wall:.0f} s. "
               f"Metrics: {', '.join(names)}.")
