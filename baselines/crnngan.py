@@ -1,0 +1,313 @@
+"""C-RNN-GAN: a recurrent GAN on continuous sequences (Mogren, 2016).
+
+Generator: a unidirectional LSTM stack. The input of step ``t`` is uniform noise ``z_t ~ U[0, 1]^k``
+concatenated with the generator's own output at step ``t − 1`` (a random vector at ``t = 0``), passed
+through ``Linear → ReLU`` before the LSTM (as in the reference code); a linear layer maps each LSTM
+output to the features. Discriminator: a bidirectional LSTM stack (separate forward and backward stacks,
+as the reference code's bidirectional RNN) with one shared ``Linear → sigmoid`` per time step; the
+per-step probabilities are averaged over time. Training follows the paper: standard GAN losses (or
+feature matching on the discriminator's last LSTM layer for G), L2 weight regularisation, SGD with
+gradient-norm clipping, maximum-likelihood pretraining of G with a growing sequence-length curriculum,
+and the freezing rule "a network whose loss is below 70 % of the other's is not updated on that batch".
+
+Shapes: windows ``(n, seq_len, n_features)`` in [0, 1]; the generator output goes through a sigmoid.
+
+Mogren, O. "C-RNN-GAN: Continuous recurrent neural networks with adversarial training."
+Constructive Machine Learning Workshop (CML) at NIPS 2016. https://arxiv.org/abs/1611.09904
+
+>>> import numpy as np
+>>> X = np.random.default_rng(0).random((40, 12, 2), dtype=np.float32)
+>>> CRNNGAN(**CRNNGAN.presets["smoke"]).fit(X, seed=0).sample(3, seed=1).shape
+(3, 12, 2)
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from tsbench.card import Card
+from tsbench.errors import InputError
+
+from ._torch import TorchGenerator, random_batch
+
+
+def _keep_mask(shape, p: float, rng: torch.Generator, device) -> torch.Tensor:
+    """Inverted-dropout mask (values 0 or 1/(1−p)) drawn from ``rng``, never from torch's global RNG."""
+    return (torch.rand(shape, generator=rng, device=device) >= p).float().div_(1.0 - p)
+
+
+class _Generator(nn.Module):
+    """Step-by-step LSTM generator; ``teacher`` replaces the fed-back output (pretraining)."""
+
+    def __init__(self, n_features: int, noise_dim: int, hidden: int, layers: int):
+        super().__init__()
+        self.input = nn.Linear(noise_dim + n_features, hidden)
+        self.cells = nn.ModuleList(nn.LSTMCell(hidden, hidden) for _ in range(layers))
+        self.output = nn.Linear(hidden, n_features)
+
+    def forward(self, z, first, *, dropout: float = 0.0, rng=None, teacher=None):
+        """``z`` (B, T, k) noise, ``first`` (B, C) the random 'previous output' of step 0,
+        ``teacher`` (B, T, C) real windows whose step t−1 is fed instead of the output → (B, T, C)."""
+        batch, steps, _ = z.shape
+        hidden = self.input.out_features
+        state = [(z.new_zeros(batch, hidden), z.new_zeros(batch, hidden)) for _ in self.cells]
+        masks = (_keep_mask((steps, len(self.cells), batch, hidden), dropout, rng, z.device)
+                 if self.training and dropout > 0 else None)
+        previous, outputs = first, []
+        for t in range(steps):
+            h = F.relu(self.input(torch.cat([z[:, t], previous], dim=1)))
+            for i, cell in enumerate(self.cells):
+                state[i] = cell(h, state[i])
+                h = state[i][0] if masks is None else state[i][0] * masks[t, i]
+            out = torch.sigmoid(self.output(h))
+            outputs.append(out)
+            previous = out if teacher is None else teacher[:, t]
+        return torch.stack(outputs, dim=1)
+
+
+class _Discriminator(nn.Module):
+    """Forward and backward LSTM stacks; a shared per-step linear decision. Returns per-step logits
+    (B, T) and the last layer's features (B, T, 2H)."""
+
+    def __init__(self, n_features: int, hidden: int, layers: int):
+        super().__init__()
+        sizes = [n_features] + [hidden] * (layers - 1)
+        self.forward_stack = nn.ModuleList(nn.LSTM(s, hidden, batch_first=True) for s in sizes)
+        self.backward_stack = nn.ModuleList(nn.LSTM(s, hidden, batch_first=True) for s in sizes)
+        self.decision = nn.Linear(2 * hidden, 1)
+
+    def forward(self, x, *, dropout: float = 0.0, rng=None):
+        drop = self.training and dropout > 0
+
+        def run(stack, h):
+            if drop:  # the reference applies dropout to the inputs and to every layer's output
+                h = h * _keep_mask(h.shape, dropout, rng, h.device)
+            for lstm in stack:
+                h = lstm(h)[0]
+                if drop:
+                    h = h * _keep_mask(h.shape, dropout, rng, h.device)
+            return h
+
+        features = torch.cat([run(self.forward_stack, x), run(self.backward_stack, x.flip(1)).flip(1)], dim=2)
+        return self.decision(features).squeeze(-1), features
+
+
+def _log_mean_sigmoid(logits: torch.Tensor) -> torch.Tensor:
+    """log(mean_t sigmoid(logits)) per sequence, computed stably: (B, T) → (B,)."""
+    return torch.logsumexp(F.logsigmoid(logits), dim=1) - math.log(logits.shape[1])
+
+
+class CRNNGAN(TorchGenerator):
+    """C-RNN-GAN (Mogren 2016). See the module docstring.
+
+    Parameters
+    ----------
+    iterations : int
+        Adversarial training steps (each: one forward pass, then the D and G updates the freezing
+        rule allows).
+    pretrain_epochs : int
+        Epochs of maximum-likelihood (teacher-forced next-step MSE) pretraining of G; the prefix
+        length grows linearly from ``seq_len / pretrain_epochs`` to ``seq_len`` (the paper: 6).
+    batch_size, lr : int, float
+        SGD batch size and learning rate (paper: 20 and 0.1).
+    hidden, layers : int
+        LSTM width and depth of both networks (paper: 350 and 2).
+    noise_dim : int or None
+        Size of the per-step noise (``None``: the number of features, as the reference code).
+    dropout : float
+        Dropout on LSTM outputs during training (reference code: keep probability 0.5).
+    feature_matching : bool
+        Train G to match the mean of D's last-layer features on real data instead of fooling D.
+    l2 : float
+        Coefficient of the L2 penalty ``l2 · Σ w²`` added to each network's loss.
+    grad_clip : float
+        Global gradient-norm clipping per network (paper: 5).
+    freeze_ratio : float
+        A network is not updated on a batch when its loss is below ``freeze_ratio`` × the other's (0.7).
+    device, amp : str, bool
+        ``"cpu"``/``"cuda"``/``"auto"``; bfloat16 autocast on CUDA.
+    """
+
+    name = "crnngan"
+    version = "1"
+    card = Card(
+        title="C-RNN-GAN: Continuous recurrent neural networks with adversarial training",
+        authors="Olof Mogren", year=2016, venue="Constructive Machine Learning Workshop at NIPS",
+        citation_key="mogren2016crnngan", url="https://arxiv.org/abs/1611.09904",
+        faithful=(
+            "G: LSTM stack; step input = uniform noise concatenated with the previous step's output (random "
+            "at step 0), Linear→ReLU before the LSTM and a linear output layer (reference code)",
+            "D: bidirectional LSTM (separate forward/backward stacks) with a shared per-step dense + "
+            "sigmoid, averaged over time",
+            "standard GAN losses; optional feature matching on D's last layer; L2 weight regularisation",
+            "SGD with global gradient-norm clipping; paper preset: lr 0.1, batch 20, clip 5, 2 × 350 units, "
+            "dropout 0.5 (keep_prob of the reference code), 6 epochs of maximum-likelihood pretraining",
+            "pretraining with a sequence-length curriculum (growing prefixes)",
+            "freezing as the paper states: D is not updated on a batch when its loss < 70 % of G's, G not "
+            "when its loss < 70 % of D's (the released code's rule, gated on losses < 2 and mis-indented so "
+            "that G is paused too often, is not reproduced)",
+        ),
+        adapted=(
+            "the generator output goes through a sigmoid to match the [0, 1] data range (the paper models "
+            "unbounded MIDI features with a linear output)",
+            "maximum likelihood = teacher-forced next-step MSE (a Gaussian likelihood with fixed variance), "
+            "with the prefix length growing linearly over the pretraining epochs (the paper gives no schedule)",
+            "the freezing decision uses the losses of the same batch, computed in one forward pass before "
+            "either update (the reference code uses the previous batch's losses); it runs on the device, "
+            "without a host sync",
+            "the freezing rule compares D's loss per term (mean of its real and fake cross-entropies) with G's "
+            "adversarial loss (also under feature matching): compared literally, D's two-term loss is twice "
+            "G's at equilibrium and G would stay frozen whenever D is at chance",
+            "the L2 coefficient is a parameter (the paper gives none); the penalty is Σ w² over each "
+            "network's own weights",
+            "the reference code's metadata (song-level) inputs and d_lr_factor are not used",
+            "smoke and quick presets use smaller networks, larger batches and fewer steps (CPU budgets)",
+        ),
+    )
+    presets = {
+        "smoke": {"iterations": 20, "pretrain_epochs": 1, "batch_size": 32, "hidden": 16, "layers": 1,
+                  "lr": 0.1},
+        "quick": {"iterations": 2000, "pretrain_epochs": 2, "batch_size": 64, "hidden": 64, "layers": 2,
+                  "lr": 0.1},
+        "paper": {"iterations": 20000, "pretrain_epochs": 6, "batch_size": 20, "hidden": 350, "layers": 2,
+                  "lr": 0.1, "dropout": 0.5, "grad_clip": 5.0},
+    }
+
+    def __init__(self, *, iterations: int = 2000, pretrain_epochs: int = 6, batch_size: int = 20,
+                 lr: float = 0.1, hidden: int = 350, layers: int = 2, noise_dim: int | None = None,
+                 dropout: float = 0.0, feature_matching: bool = False, l2: float = 1e-5,
+                 grad_clip: float = 5.0, freeze_ratio: float = 0.7, device: str = "cpu", amp: bool = False):
+        self.iterations = iterations
+        self.pretrain_epochs = pretrain_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.hidden = hidden
+        self.layers = layers
+        self.noise_dim = noise_dim
+        self.dropout = dropout
+        self.feature_matching = feature_matching
+        self.l2 = l2
+        self.grad_clip = grad_clip
+        self.freeze_ratio = freeze_ratio
+        self.device = device
+        self.amp = amp
+
+    # networks -------------------------------------------------------------------------------------
+    def _noise_dim(self, n_features: int) -> int:
+        return int(self.noise_dim) if self.noise_dim is not None else n_features
+
+    def _build(self, seq_len, n_features):
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise InputError("CRNNGAN dropout", expected="a probability in [0, 1)", got=repr(self.dropout),
+                             fix="pass e.g. dropout=0.5 (the paper) or 0.0")
+        return {"generator": _Generator(n_features, self._noise_dim(n_features), int(self.hidden),
+                                        int(self.layers)),
+                "discriminator": _Discriminator(n_features, int(self.hidden), int(self.layers))}
+
+    def _noise(self, n, rng):
+        z = torch.rand(n, self.seq_len_, self._noise_dim(self.n_features_in_), generator=rng, device=self.device_)
+        first = torch.rand(n, self.n_features_in_, generator=rng, device=self.device_)
+        return z, first
+
+    def _generate(self, n, rng):
+        z, first = self._noise(n, rng)
+        with self.autocast():
+            return self.nets_["generator"](z, first).float()
+
+    # training -------------------------------------------------------------------------------------
+    def _train(self, X, rng, callback):
+        G, D = self.nets_["generator"], self.nets_["discriminator"]
+        opt_g = torch.optim.SGD(G.parameters(), lr=self.lr)
+        opt_d = torch.optim.SGD(D.parameters(), lr=self.lr)
+        batch = int(self.batch_size)
+        per_epoch = math.ceil(X.shape[0] / batch)
+        epochs = int(self.pretrain_epochs)
+        total = epochs * per_epoch + int(self.iterations)
+        step = 0
+        for epoch in range(epochs):  # maximum-likelihood pretraining, growing prefixes
+            length = max(1, math.ceil(self.seq_len_ * (epoch + 1) / epochs))
+            for _ in range(per_epoch):
+                step += 1
+                mse = self.pretrain_step(X[:, :length], rng, opt_g)
+                if step % self.log_every == 0 or step == epochs * per_epoch:
+                    losses = {"pretrain_mse": float(mse), "prefix_len": float(length)}
+                    self.log(step, **losses)
+                    callback(step, total, losses)
+        frozen = torch.zeros(2, device=self.device_)
+        since_log = 0
+        for _ in range(int(self.iterations)):
+            step += 1
+            since_log += 1
+            loss_d, loss_g, freeze = self.train_step(X, rng, opt_g, opt_d)
+            frozen += freeze
+            if step % self.log_every == 0 or step == total:
+                fractions = (frozen / since_log).tolist()
+                losses = {"d_loss": float(loss_d), "g_loss": float(loss_g),
+                          "d_frozen": fractions[0], "g_frozen": fractions[1]}
+                self.log(step, **losses)
+                callback(step, total, losses)
+                frozen.zero_()
+                since_log = 0
+
+    def _l2(self, module: nn.Module) -> torch.Tensor:
+        return self.l2 * sum(p.pow(2).sum() for p in module.parameters())
+
+    def _grads(self, module: nn.Module, loss: torch.Tensor, keep=None) -> list[torch.Tensor]:
+        """Gradients of ``loss`` w.r.t. ``module``'s parameters only, times ``keep`` (a 0/1 tensor)."""
+        grads = torch.autograd.grad(loss, list(module.parameters()), retain_graph=True)
+        return list(grads) if keep is None else [g * keep for g in grads]
+
+    def _step(self, module: nn.Module, grads, optimizer) -> None:
+        """Clip and apply: with plain SGD a zero gradient is exactly no update (freezing, no host sync)."""
+        params = list(module.parameters())
+        for p, g in zip(params, grads):
+            p.grad = g
+        if self.grad_clip:
+            torch.nn.utils.clip_grad_norm_(params, float(self.grad_clip))
+        optimizer.step()
+
+    def pretrain_step(self, X, rng, opt_g):
+        """One teacher-forced next-step MSE update of G on a random batch of (prefix) windows."""
+        G = self.nets_["generator"]
+        real = random_batch(X, int(self.batch_size), rng)
+        z = torch.rand(real.shape[0], real.shape[1], self._noise_dim(real.shape[2]), generator=rng,
+                       device=real.device)
+        first = torch.rand(real.shape[0], real.shape[2], generator=rng, device=real.device)
+        with self.autocast():
+            pred = G(z, first, dropout=self.dropout, rng=rng, teacher=real)
+        mse = F.mse_loss(pred.float(), real)
+        self._step(G, self._grads(G, mse + self._l2(G)), opt_g)
+        return mse.detach()
+
+    def train_step(self, X, rng, opt_g, opt_d):
+        """One adversarial step; returns (d_loss, g_loss, [d_frozen, g_frozen]) as device tensors."""
+        G, D = self.nets_["generator"], self.nets_["discriminator"]
+        real = random_batch(X, int(self.batch_size), rng)
+        z = torch.rand(real.shape[0], real.shape[1], self._noise_dim(real.shape[2]), generator=rng,
+                       device=real.device)
+        first = torch.rand(real.shape[0], real.shape[2], generator=rng, device=real.device)
+        with self.autocast():
+            fake = G(z, first, dropout=self.dropout, rng=rng)
+            logits_real, feat_real = D(real, dropout=self.dropout, rng=rng)
+            logits_fake, feat_fake = D(fake, dropout=self.dropout, rng=rng)
+        logits_real, logits_fake = logits_real.float(), logits_fake.float()
+        loss_d = -(_log_mean_sigmoid(logits_real) + _log_mean_sigmoid(-logits_fake)).mean()
+        adversarial_g = -_log_mean_sigmoid(logits_fake).mean()  # -log D(G(z)), D averaged over time
+        if self.feature_matching:
+            loss_g = (feat_real.float().detach().mean(0) - feat_fake.float().mean(0)).pow(2).mean()
+        else:
+            loss_g = adversarial_g
+        # freezing rule: compare D's loss per term (real, fake) with G's adversarial loss, so that both
+        # equal log 2 when D is at chance
+        ratio = float(self.freeze_ratio)
+        d_cmp, g_cmp = loss_d.detach() / 2, adversarial_g.detach()
+        freeze = torch.stack([d_cmp < ratio * g_cmp, g_cmp < ratio * d_cmp]).float()
+        # both gradients from the same forward pass, before either update (D's only w.r.t. D's weights)
+        grads_d = self._grads(D, loss_d + self._l2(D), keep=1.0 - freeze[0])
+        grads_g = self._grads(G, loss_g + self._l2(G), keep=1.0 - freeze[1])
+        self._step(D, grads_d, opt_d)
+        self._step(G, grads_g, opt_g)
+        return loss_d.detach(), loss_g.detach(), freeze
