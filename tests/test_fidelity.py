@@ -28,7 +28,7 @@ def timegan_windows(name: str, seq_len: int = 24) -> np.ndarray:
     if name == "sines":
         freq, phase = rng.uniform(0, 0.1, (10000, 1, 5)), rng.uniform(0, 0.1, (10000, 1, 5))
         return ((np.sin(freq * np.arange(seq_len)[None, :, None] + phase) + 1) / 2).astype(np.float32)
-    path = DATA / f"{name}_data.csv"
+    path = DATA / {"stocks": "stock_data.csv", "energy": "energy_data.csv"}[name]
     if not path.exists():
         pytest.skip(f"{path} not present")
     raw = np.loadtxt(path, delimiter=",", skiprows=1)[::-1]
