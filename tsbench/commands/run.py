@@ -44,6 +44,8 @@ def register(sub) -> None:
     parser = sub.add_parser("run", help="run a benchmark grid (resumes finished cells)")
     add_grid_arguments(parser)
     parser.add_argument("--jobs", type=int, default=1, help="cells run in parallel worker processes")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads per job (default: 1 with --jobs > 1, else torch's default)")
     parser.add_argument("--out", default="tsbench-runs", help="results folder (default ./tsbench-runs)")
     parser.add_argument("--force", action="append", default=[], metavar="PATTERN",
                         help="re-run cells matching PATTERN (cell id prefix, generator, or dataset/generator/seed)")
@@ -80,6 +82,11 @@ def run(args) -> int:
         print(f"skipped unavailable component {name}: {reason}")
     cells = plan_cells(datasets, gens, mets, seeds=args.seeds, preset=args.preset, protocol=args.protocol,
                        repeats=args.repeats, device=args.device, n_samples=args.n_samples, timeout=args.timeout)
+    if args.threads is not None:
+        from ..runner.executors import set_threads
+        from ..validation import check_positive_int
+
+        set_threads(check_positive_int(args.threads, what="--threads"))
     executor = _executor(args)
     summary = run_grid(cells, args.out, jobs=args.jobs, executor=executor, force=args.force,
                        progress=False if args.no_progress else None)
@@ -94,8 +101,8 @@ def run(args) -> int:
 def _executor(args):
     from ..runner.executors import InProcessExecutor, ProcessExecutor
 
-    if args.executor == "process":
-        return ProcessExecutor(args.jobs)
+    if args.executor == "process" or (args.executor is None and args.jobs > 1):
+        return ProcessExecutor(args.jobs, threads_per_job=args.threads or 1)
     if args.executor == "inprocess":
         return InProcessExecutor()
     if args.executor == "dask":
