@@ -161,9 +161,12 @@ class NRGAN(TorchGenerator):
                              fix="pass mode='generate' (benchmarks) or mode='denoise' (the original setting)")
         channels, freqs = 2 * n_features, seq_len // 2 + 1
         hidden, kernel = int(self.hidden), int(self.kernel)
+        generator = _Net(channels, freqs, hidden, kernel, channels * freqs)
+        if self.mode == "denoise":  # the residual generator starts as the identity
+            nn.init.zeros_(generator.dense.weight)
+            nn.init.zeros_(generator.dense.bias)
         return {"spectrum": _Spectrum(seq_len, n_features),
-                "generator": nn.Sequential(_Net(channels, freqs, hidden, kernel, channels * freqs),
-                                           nn.Unflatten(1, (channels, freqs))),
+                "generator": nn.Sequential(generator, nn.Unflatten(1, (channels, freqs))),
                 "discriminator": _Net(channels, freqs, hidden, kernel, 1)}
 
     # training -------------------------------------------------------------------------------------
@@ -175,7 +178,11 @@ class NRGAN(TorchGenerator):
             clean, noisy_source = X[order[:half]], X[order[half:]] if X.shape[0] > 1 else X
         else:
             clean, noisy_source = X, None
-        spectrum.fit(clean)
+        if noisy_source is None:
+            spectrum.fit(clean)
+        else:  # standardise with the noisy set's statistics so that G's inputs are O(1)
+            noise = torch.randn(noisy_source.shape, generator=rng, device=X.device)
+            spectrum.fit(noisy_source + float(self.noise_std) * noise)
         real_spectra = spectrum.encode(clean)
         opt_g = torch.optim.Adam(G.parameters(), lr=self.lr, betas=(0.5, 0.999))
         opt_d = torch.optim.Adam(D.parameters(), lr=self.lr, betas=(0.5, 0.999))
