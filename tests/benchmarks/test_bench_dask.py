@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
 
 import pytest
 
@@ -56,10 +55,10 @@ def dask_run(benchmark, name, cells, workers, tmp_path):
     client = distributed.Client(cluster)
     try:
         run_once(cells, DaskExecutor(client=client), tmp_path)  # warm-up outside the task stream
-        start = time.time()
-        measure(benchmark, name, cells, DaskExecutor(client=client), tmp_path, warm_up=False)
-        busy = sum(ss["stop"] - ss["start"] for task in client.get_task_stream(start=start)
-                   for ss in task["startstops"] if ss["action"] == "compute")
+        with distributed.get_task_stream(client=client) as stream:
+            measure(benchmark, name, cells, DaskExecutor(client=client), tmp_path, warm_up=False)
+        busy = sum(ss["stop"] - ss["start"] for task in stream.data for ss in task["startstops"]
+                   if ss["action"] == "compute")
     finally:
         client.close()
         cluster.close()

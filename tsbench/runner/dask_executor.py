@@ -38,6 +38,8 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 
 INSTALL_HINT = "pip install 'tsbench[dask]'"
 GPU_DEVICES = ("cuda", "auto")
+#: cells submitted ahead of the workers (at least; else twice the cluster's threads): bounds client memory
+MIN_IN_FLIGHT = 32
 
 
 def require_distributed():
@@ -105,17 +107,27 @@ class DaskExecutor:
         try:
             self._check_gpu_workers(client, cells)
             token = uuid.uuid4().hex[:8]  # fresh keys per run: never collide with a long-lived scheduler's
-            unique = {cell.cell_id: cell for cell in cells}  # a cell listed twice runs once
-            copies = Counter(cell.cell_id for cell in cells)
-            for cell_id, cell in unique.items():
-                files = pack_cell(store.cell_dir(cell_id))
-                futures[client.submit(run_cell_detached, cell, files, cell_id in force_ids,
-                                      self.threads_per_worker, key=f"tsbench-cell-{cell_id}-{token}",
-                                      pure=False, retries=self.retries, resources=self._resources(cell))] = cell
-            for future in distributed.as_completed(list(futures)):
+            copies = Counter(cell.cell_id for cell in cells)  # a cell listed twice runs once
+            pending = iter({cell.cell_id: cell for cell in cells}.values())
+            finished = distributed.as_completed()
+
+            def submit_next() -> None:  # files are packed lazily: a bounded number of cells in the graph
+                cell = next(pending, None)
+                if cell is not None:
+                    future = client.submit(run_cell_detached, cell, pack_cell(store.cell_dir(cell.cell_id)),
+                                           cell.cell_id in force_ids, self.threads_per_worker, pure=False,
+                                           key=f"tsbench-cell-{cell.cell_id}-{token}", retries=self.retries,
+                                           resources=self._resources(cell))
+                    futures[future] = cell
+                    finished.add(future)
+
+            for _ in range(max(MIN_IN_FLIGHT, 2 * _total_threads(client))):
+                submit_next()
+            for future in finished:
                 cell = futures.pop(future)
                 outcome = self._collect(future, cell, store)
                 future.release()
+                submit_next()
                 for _ in range(copies[cell.cell_id]):
                     yield outcome
         finally:
@@ -185,13 +197,17 @@ class DaskExecutor:
                                  "or drop --cells-per-gpu / pass --device cpu")
 
 
+def _total_threads(client) -> int:
+    return sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values())
+
+
 def _task_error(exc, status: str, retries: int) -> str:
     if exc is None:
         return f"the Dask task ended as {status!r} (scheduler lost or task cancelled); rerun to resume"
     name = type(exc).__name__
     if name == "KilledWorker":
-        return (f"KilledWorker: the worker running this cell died {retries + 1} time(s) "
-                "(killed, out of memory or lost); see the worker logs")
+        return ("KilledWorker: every worker that ran this cell died (killed, out of memory or lost) until the "
+                "scheduler's allowed-failures (--retries) ran out; see the worker logs")
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{name}: {text} (after {retries} retries)" if text else f"{name} (after {retries} retries)"
 
