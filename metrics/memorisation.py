@@ -93,6 +93,9 @@ class Memorisation(Metric):
     )
     presets = {"smoke": {"max_windows": 500}, "quick": {"max_windows": 2000}, "paper": {}}
 
+    #: needs distinct training and held-out windows
+    protocols = ("tsbench",)
+
     def __init__(self, *, max_windows=None, protocol="tsbench", repeats=1):
         self.max_windows = max_windows
         self.protocol = protocol

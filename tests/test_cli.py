@@ -136,3 +136,15 @@ def test_npy_of_wrong_rank(tmp_path, capsys, shape):
     err = one_line_error(capsys, "run", "-g", "gaussian", "-d", str(path), "-m", "mmd", "--preset", "smoke",
                          "--out", str(tmp_path / "runs"))
     assert "expected" in err and f"{len(shape)}" in err
+
+
+def test_metrics_undefined_under_a_protocol(tmp_path, capsys):
+    """memorisation needs a held-out split: named explicitly under timegan2019 it is an error; matched by a
+    wildcard (or the default 'every metric') it is skipped with a note."""
+    out = tmp_path / "runs"
+    base = ["run", "-g", "gaussian", "--preset", "smoke", "--seeds", "1", "--protocol", "timegan2019",
+            "--out", str(out), "--no-progress"]
+    err = one_line_error(capsys, *base, "-m", "memorisation")
+    assert "expected a protocol it is defined under (tsbench)" in err
+    assert main([*base, "-m", "m*"]) == 0
+    assert "skipped memorisation: not defined under --protocol timegan2019" in capsys.readouterr().out

@@ -36,6 +36,8 @@ class Metric(BaseEstimator):
     outputs: ClassVar[dict[str, bool | None]] = {"value": False}
     presets: ClassVar[dict[str, dict]] = {}
     known_failures: ClassVar[dict[str, str]] = {}
+    #: protocols under which the metric is defined (e.g. one that needs a held-out split excludes timegan2019)
+    protocols: ClassVar[tuple[str, ...]] = ("timegan2019", "tsbench")
 
     @property
     def higher_is_better(self) -> bool | None:

@@ -29,9 +29,8 @@ def run(args) -> int:
     import numpy as np
 
     from ..data import load_windows_file
-    from ..registry import metrics
     from ..runner.cells import MetricSpec
-    from ..runner.grid import select_names
+    from ..runner.grid import select_metrics
     from ..seeding import derive_seed
     from ..validation import check_same_layout
 
@@ -40,7 +39,7 @@ def run(args) -> int:
     synthetic = load_windows_file(args.synthetic)
     check_same_layout(real, real_test)
     check_same_layout(real, synthetic)
-    names, skipped = select_names(metrics, args.metric, all_=True)
+    names, skipped = select_metrics(args.metric, args.protocol)
     results = []
     for display in names:
         spec = MetricSpec.build(display, preset=args.preset, protocol=args.protocol, repeats=args.repeats)
@@ -64,5 +63,5 @@ def run(args) -> int:
         spread = f"± {row['std']:<8.4f}" if row["std"] is not None else " " * 10
         print(f"{row['metric'] + arrows[row['higher_is_better']]:<32} {row['mean']:>11.4f} {spread} {row['n']:>3}")
     for name, reason in skipped:
-        print(f"skipped unavailable metric {name}: {reason}")
+        print(f"skipped {name}: {reason}")
     return 0

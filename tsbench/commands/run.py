@@ -62,11 +62,11 @@ def register(sub) -> None:
 def resolve_selection(args):
     """(datasets, generators, metrics, skipped) from the grid arguments."""
     from ..builtins import CORRUPTIONS
-    from ..registry import generators, metrics
-    from ..runner.grid import select_names
+    from ..registry import generators
+    from ..runner.grid import select_metrics, select_names
 
     gens, skipped = select_names(generators, args.generator, all_=args.all_, exclude=CORRUPTIONS)
-    mets, skipped_metrics = select_names(metrics, args.metric, all_=True)
+    mets, skipped_metrics = select_metrics(args.metric, args.protocol)
     return args.dataset or ["sines"], gens, mets, skipped + skipped_metrics
 
 
@@ -79,7 +79,7 @@ def run(args) -> int:
 
     datasets, gens, mets, skipped = resolve_selection(args)
     for name, reason in skipped:
-        print(f"skipped unavailable component {name}: {reason}")
+        print(f"skipped {name}: {reason}")
     cells = plan_cells(datasets, gens, mets, seeds=args.seeds, preset=args.preset, protocol=args.protocol,
                        repeats=args.repeats, device=args.device, n_samples=args.n_samples, timeout=args.timeout)
     if args.threads is not None:

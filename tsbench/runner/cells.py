@@ -16,6 +16,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..errors import InputError
 from ..generator import identity_params
 from ..naming import format_display_name, parse_display_name
 from ..presets import resolve_params
@@ -49,6 +50,9 @@ class MetricSpec:
     def build(cls, display: str, *, preset: str, protocol: str, repeats: int | None) -> "MetricSpec":
         name, explicit = parse_display_name(display)
         metric_cls = metrics.get(name)
+        if protocol not in metric_cls.protocols:
+            raise InputError(f"metric {name}", expected=f"a protocol it is defined under ({', '.join(metric_cls.protocols)})",
+                             got=f"--protocol {protocol}", fix=f"drop -m {name} or use another --protocol")
         params = resolve_params(metric_cls, preset, explicit, display=display)
         valid = set(metric_cls._get_param_names())
         if "protocol" in valid:

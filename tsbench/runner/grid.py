@@ -159,3 +159,25 @@ def select_names(registry, patterns: list[str] | None, *, all_: bool, exclude: f
         else:
             skipped.append((entry.name, entry.error))
     return names, skipped
+
+
+def select_metrics(patterns: list[str] | None, protocol: str):
+    """Metric names for ``-m`` patterns; by default every available metric defined under ``protocol``.
+
+    Returns ``(names, skipped)`` with ``(name, reason)`` for unavailable or undefined metrics.
+    """
+    from ..naming import parse_display_name
+    from ..registry import metrics
+
+    names, skipped = select_names(metrics, patterns, all_=True)
+    explicit = {p.strip() for p in patterns or () if not any(ch in parse_display_name(p)[0] for ch in "*?")}
+
+    def defined(display: str) -> bool:
+        return protocol in metrics.get(parse_display_name(display)[0]).protocols
+
+    # names given exactly are checked (and rejected) by MetricSpec; defaults and wildcard matches are filtered
+    undefined = [m for m in names if m not in explicit and not defined(m)]
+    if undefined:
+        names = [m for m in names if m not in undefined]
+        skipped += [(m, f"not defined under --protocol {protocol}") for m in undefined]
+    return names, skipped
