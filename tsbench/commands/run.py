@@ -32,6 +32,8 @@ def add_dask_arguments(parser) -> None:
     group.add_argument("--cells-per-gpu", type=int, default=None,
                        help="pack this many cells on one GPU (workers need --resources GPU=1)")
     group.add_argument("--slurm-queue", default=None)
+    group.add_argument("--slurm-host", default=None,
+                       help="address the scheduler listens on, reachable from the compute nodes (not 0.0.0.0)")
     group.add_argument("--slurm-cores", type=int, default=4)
     group.add_argument("--slurm-memory", default="16GB")
     group.add_argument("--slurm-walltime", default="04:00:00")
