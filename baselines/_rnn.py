@@ -12,10 +12,13 @@ differently.) Initialisation ``"tf1"`` is TF1's: Glorot-uniform kernels over the
 ``(I+H, ·)`` shape, gate bias 1.0, candidate bias 0. ``"torch"`` is ``nn.GRU``'s: every parameter
 U(−1/√H, 1/√H).
 
-Speed: the input projections of all time steps are one matmul; a forward step is 6 small ops and a
-backward step about 10; weight gradients are one matmul per kernel over all steps. Weight gradients
-are only computed when requested (``torch.autograd.grad`` on other parameters skips them). Tensors are
-time-major ``(T, B, features)`` throughout.
+Speed: the input projections of all time steps are one matmul, written into the buffers that the
+steps then complete in place (no per-step copies); tanh is evaluated as 2·σ(2a) − 1 (σ is several times
+faster than tanh on CPU; the factor 2 is folded into the kernels, exactly); a forward step is 6 small
+ops. The backward computes the step-local derivative factors for all steps at once, leaving 7 small
+ops per step; weight gradients are one matmul per kernel block over all steps, and only computed when
+requested (``torch.autograd.grad`` on other parameters skips them). Tensors are time-major
+``(T, B, features)`` throughout.
 """
 from __future__ import annotations
 
@@ -36,22 +39,25 @@ class _TF1GRUSequence(torch.autograd.Function):
     def forward(ctx, x, gate_kernel, gate_bias, cand_kernel, cand_bias):
         T, B, I = x.shape
         H = cand_bias.shape[0]
-        w_gh, w_ch = gate_kernel[I:], cand_kernel[I:]
         flat = x.reshape(T * B, I)
-        gx = torch.addmm(gate_bias, flat, gate_kernel[:I]).view(T, B, 2 * H)
-        cx = torch.addmm(cand_bias, flat, cand_kernel[:I]).view(T, B, H)
+        # input parts of the pre-activations for all steps at once; the hidden parts are added in place.
+        # The candidate is computed as tanh(a) = 2·σ(2a) − 1 (σ is several times faster than tanh on CPU);
+        # its pre-activation is scaled by 2 through the kernels, which is exact in floating point.
+        gates = torch.addmm(gate_bias, flat, gate_kernel[:I]).view(T, B, 2 * H)  # → σ outputs [r, u]
+        cand = torch.addmm(cand_bias, flat, cand_kernel[:I], beta=2, alpha=2).view(T, B, H)  # → tanh outputs
+        w_gh, w_ch2 = gate_kernel[I:], cand_kernel[I:] * 2
         out = x.new_empty(T, B, H)
-        gates = x.new_empty(T, B, 2 * H)  # sigmoid outputs [r, u]
         r_h = x.new_empty(T, B, H)  # r * h_prev
-        cand = x.new_empty(T, B, H)  # tanh outputs
+        minus_one = x.new_full((), -1.0)
         h = x.new_zeros(B, H)
         # per-step views made once (indexing in the loop costs more than the small ops themselves)
-        steps = zip(gx.unbind(0), cx.unbind(0), gates.unbind(0), gates[:, :, :H].unbind(0),
-                    gates[:, :, H:].unbind(0), r_h.unbind(0), cand.unbind(0), out.unbind(0))
-        for gx_t, cx_t, g_t, r_t, u_t, rh_t, c_t, out_t in steps:
-            torch.addmm(gx_t, h, w_gh, out=g_t).sigmoid_()
+        steps = zip(gates.unbind(0), gates[:, :, :H].unbind(0), gates[:, :, H:].unbind(0), r_h.unbind(0),
+                    cand.unbind(0), out.unbind(0))
+        for g_t, r_t, u_t, rh_t, c_t, out_t in steps:
+            g_t.addmm_(h, w_gh).sigmoid_()
             torch.mul(r_t, h, out=rh_t)
-            torch.addmm(cx_t, rh_t, w_ch, out=c_t).tanh_()
+            c_t.addmm_(rh_t, w_ch2).sigmoid_()
+            torch.add(minus_one, c_t, alpha=2, out=c_t)
             h = torch.lerp(c_t, h, u_t, out=out_t)
         ctx.save_for_backward(x, gate_kernel, cand_kernel, out, gates, r_h, cand)
         return out
@@ -65,36 +71,42 @@ class _TF1GRUSequence(torch.autograd.Function):
         H = out.shape[2]
         w_gh_t, w_ch_t = gate_kernel[I:].t(), cand_kernel[I:].t()
         grad_out = grad_out.contiguous()
+        h_prev = torch.cat([out.new_zeros(1, B, H), out[:-1]])
+        r, u = gates[:, :, :H], gates[:, :, H:]
+        one = x.new_ones(())
+        # the step-local derivative factors, for all steps at once:
+        #   ∂h'/∂a_c = (1 − u)(1 − c²),  ∂h'/∂a_u = (h − c)·u(1 − u),  ∂(r·h)/∂a_r = h·r(1 − r)
+        fac_c = torch.sub(one, u).mul_(torch.addcmul(one, cand, cand, value=-1))
+        fac_g = torch.addcmul(gates, gates, gates, value=-1)
+        fac_g[:, :, :H].mul_(h_prev)
+        fac_g[:, :, H:].mul_(h_prev - cand)
         d_gates = x.new_empty(T, B, 2 * H)  # gradients of the gate pre-activations
         d_cand = x.new_empty(T, B, H)  # gradients of the candidate pre-activations
-        d_sig = x.new_empty(B, 2 * H)
-        zeros = x.new_zeros(B, H)
-        d_sig_r, d_sig_u = d_sig[:, :H], d_sig[:, H:]
-        h_prev = [zeros, *out[:-1].unbind(0)]
-        steps = zip(range(T - 1, -1, -1), reversed(h_prev), reversed(gates.unbind(0)),
-                    reversed(gates[:, :, :H].unbind(0)), reversed(gates[:, :, H:].unbind(0)),
-                    reversed(cand.unbind(0)), reversed(d_gates.unbind(0)), reversed(d_cand.unbind(0)))
+        steps = zip(range(T - 1, -1, -1), reversed(fac_c.unbind(0)), reversed(fac_g[:, :, :H].unbind(0)),
+                    reversed(fac_g[:, :, H:].unbind(0)), reversed(r.unbind(0)), reversed(u.unbind(0)),
+                    reversed(d_gates.unbind(0)), reversed(d_gates[:, :, :H].unbind(0)),
+                    reversed(d_gates[:, :, H:].unbind(0)), reversed(d_cand.unbind(0)))
         grads = grad_out.unbind(0)
         dh = grads[T - 1]
-        for t, hp, g, r, u, c, dg_t, dc_t in steps:
-            dh_u = dh * u
-            dac = _tanh_backward.grad_input(dh - dh_u, c, grad_input=dc_t)
-            drh = torch.mm(dac, w_ch_t)
-            torch.mul(drh, hp, out=d_sig_r)
-            torch.mul(dh, hp - c, out=d_sig_u)
-            dag = _sigmoid_backward.grad_input(d_sig, g, grad_input=dg_t)
-            dh = torch.addcmul(dh_u, drh, r).addmm_(dag, w_gh_t)
-            if t > 0:
-                dh += grads[t - 1]
+        for t, fc, fr, fu, r_t, u_t, dg_t, dr_t, du_t, dc_t in steps:
+            torch.mul(dh, fc, out=dc_t)
+            drh = torch.mm(dc_t, w_ch_t)
+            torch.mul(drh, fr, out=dr_t)
+            torch.mul(dh, fu, out=du_t)
+            if t > 0:  # the gradient reaching h_prev: through u·h, through r·h, through the gate matmul
+                dh = torch.addcmul(grads[t - 1], dh, u_t).addcmul_(drh, r_t).addmm_(dg_t, w_gh_t)
         flat_dg, flat_dc = d_gates.view(T * B, 2 * H), d_cand.view(T * B, H)
         dx = dgk = dgb = dck = dcb = None
         if need_x:
             dx = torch.addmm(torch.mm(flat_dc, cand_kernel[:I].t()), flat_dg, gate_kernel[:I].t()).view(T, B, I)
         if need_gk:
-            h_prev_all = torch.cat([zeros.unsqueeze(0), out[:-1]], 0)
-            dgk = torch.mm(torch.cat([x, h_prev_all], 2).view(T * B, I + H).t(), flat_dg)
+            dgk = gate_kernel.new_empty(I + H, 2 * H)
+            torch.mm(x.reshape(T * B, I).t(), flat_dg, out=dgk[:I])
+            torch.mm(h_prev.view(T * B, H).t(), flat_dg, out=dgk[I:])
         if need_ck:
-            dck = torch.mm(torch.cat([x, r_h], 2).view(T * B, I + H).t(), flat_dc)
+            dck = cand_kernel.new_empty(I + H, H)
+            torch.mm(x.reshape(T * B, I).t(), flat_dc, out=dck[:I])
+            torch.mm(r_h.view(T * B, H).t(), flat_dc, out=dck[I:])
         if need_gb:
             dgb = flat_dg.sum(0)
         if need_cb:

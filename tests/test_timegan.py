@@ -44,6 +44,22 @@ def test_tf1_gru_matches_step_by_step_reference_and_gradcheck():
                                                             layer.candidate_kernel, layer.candidate_bias))
 
 
+def test_tf1_gru_float32_and_partial_gradients_match_autograd_reference():
+    """float32 (tanh computed as 2σ(2a) − 1 in the fast core) and gradients for x only / weights only."""
+    torch.manual_seed(1)
+    with torch.random.fork_rng(devices=[]):
+        net = TF1GRU(3, 5, 2)
+        x = torch.rand(7, 4, 3, requires_grad=True)
+        grad = torch.randn(7, 4, 5)
+    torch.testing.assert_close(net(x), reference_gru(x, net), atol=1e-6, rtol=1e-5)
+    params = list(net.parameters())
+    for wrt in ([x], params, [x, *params]):
+        ours = torch.autograd.grad(net(x), wrt, grad)
+        ref = torch.autograd.grad(reference_gru(x, net), wrt, grad)
+        for a, b in zip(ours, ref):
+            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
 def test_tf1_init_has_unit_gate_bias():
     net = TF1GRU(2, 5, 1, init="tf1")
     assert torch.equal(net.layers[0].gate_bias, torch.ones(10))
