@@ -27,9 +27,6 @@ import math
 import torch
 from torch import nn
 
-_tanh_backward = torch.ops.aten.tanh_backward
-_sigmoid_backward = torch.ops.aten.sigmoid_backward
-
 
 class _TF1GRUSequence(torch.autograd.Function):
     """One GRU layer over a whole sequence: ``x`` (T, B, I) → outputs (T, B, H), zero initial state."""

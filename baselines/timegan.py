@@ -40,7 +40,7 @@ from tsbench.card import Card
 from tsbench.errors import InputError
 
 from ._rnn import TF1GRU
-from ._torch import MaskedAdam, TorchGenerator, random_batch
+from ._torch import MaskedAdam, TorchGenerator, random_batch, retain_freed_memory
 
 #: the discriminator is updated only when its loss on a fresh batch exceeds this (reference code)
 D_LOSS_THRESHOLD = 0.15
@@ -216,6 +216,8 @@ class TimeGAN(TorchGenerator):
 
     # training --------------------------------------------------------------------------------------
     def _train(self, X: torch.Tensor, rng: torch.Generator, callback) -> None:
+        if X.device.type == "cpu":
+            retain_freed_memory()  # reuse freed activation buffers instead of page-faulting them back in
         trainer = Trainer(self, X, rng)
         n_iter = int(self.iterations)
         total = 3 * n_iter
