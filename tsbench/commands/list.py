@@ -37,5 +37,11 @@ def run(args) -> int:
             if entry.origin != "built-in" or args.check:
                 status = "" if entry.available else f"  [unavailable: {entry.error}]"
             origin = "" if entry.origin == "built-in" else f"  ({entry.origin})"
-            print(f"  {entry.name:<18} {entry.summary}{origin}{status}")
+            summary = entry.summary or (_first_line(entry.obj.__doc__) if entry.obj is not None else "")
+            print(f"  {entry.name:<18} {summary}{origin}{status}")
     return 0
+
+
+def _first_line(doc: str | None) -> str:
+    lines = (doc or "").strip().splitlines()
+    return lines[0] if lines else ""
