@@ -25,7 +25,7 @@ from tsbench.metric import Metric
 from tsbench.protocols import get_protocol
 
 from ._ensemble import BatchSampler, EnsembleGRU
-from ._posthoc import evaluate, gather, repeat_rngs, repeat_seeds, train
+from ._posthoc import evaluate, gather, repeat_rngs, repeat_seeds, torch_threads, train
 
 TRAIN_FRACTION = 0.8
 
@@ -53,6 +53,8 @@ class DiscriminativeScore(Metric):
     iterations : int or None — Adam steps per classifier (None: 2000, as the reference code).
     hidden : int or None — GRU units (None: :func:`discriminator_hidden`).
     batch_size : int — real and synthetic windows per step each (128).
+    threads : int or None — torch intra-op threads while computing (1: fastest for these tiny GRUs,
+        see :func:`._posthoc.torch_threads`; None: leave the process setting).
     cell : ``"tf1"`` (TensorFlow 1 ``GRUCell``, as the reference) or ``"torch"`` (``torch.nn.GRU`` math).
     """
 
@@ -87,20 +89,22 @@ class DiscriminativeScore(Metric):
     measured: dict[str, str] = {}
 
     def __init__(self, protocol="tsbench", repeats=None, iterations=None, hidden=None, batch_size=128,
-                 cell="tf1"):
+                 cell="tf1", threads=1):
         self.protocol = protocol
         self.repeats = repeats
         self.iterations = iterations
         self.hidden = hidden
         self.batch_size = batch_size
         self.cell = cell
+        self.threads = threads
 
     def _compute(self, real_train, real_test, synthetic, *, seed, artefact_dir: Path | None):
         protocol = get_protocol(self.protocol).name
-        scores = discriminative_scores(
-            real_train, real_test, synthetic, seed=seed, repeats=self.n_repeats(), protocol=protocol,
-            iterations=int(self.iterations or 2000), batch_size=int(self.batch_size),
-            hidden=int(self.hidden or discriminator_hidden(real_train.shape[2], protocol)), cell=self.cell)
+        with torch_threads(self.threads):
+            scores = discriminative_scores(
+                real_train, real_test, synthetic, seed=seed, repeats=self.n_repeats(), protocol=protocol,
+                iterations=int(self.iterations or 2000), batch_size=int(self.batch_size),
+                hidden=int(self.hidden or discriminator_hidden(real_train.shape[2], protocol)), cell=self.cell)
         return {"value": scores}
 
 

@@ -22,7 +22,7 @@ from tsbench.metric import Metric
 from tsbench.protocols import get_protocol
 
 from ._ensemble import BatchSampler, EnsembleGRU
-from ._posthoc import evaluate, gather, repeat_rngs, repeat_seeds, train
+from ._posthoc import evaluate, gather, repeat_rngs, repeat_seeds, torch_threads, train
 
 
 def predictor_hidden(n_features: int, protocol: str) -> int:
@@ -51,6 +51,8 @@ class PredictiveScore(Metric):
     iterations : int or None — Adam steps (None: 5000, as the reference code).
     hidden : int or None — GRU units (None: :func:`predictor_hidden`).
     batch_size : int — synthetic windows per step (128).
+    threads : int or None — torch intra-op threads while computing (1: fastest for these tiny GRUs,
+        see :func:`._posthoc.torch_threads`; None: leave the process setting).
     cell : ``"tf1"`` (TensorFlow 1 ``GRUCell``, as the reference) or ``"torch"``.
     """
 
@@ -82,20 +84,22 @@ class PredictiveScore(Metric):
     measured: dict[str, str] = {}
 
     def __init__(self, protocol="tsbench", repeats=None, iterations=None, hidden=None, batch_size=128,
-                 cell="tf1"):
+                 cell="tf1", threads=1):
         self.protocol = protocol
         self.repeats = repeats
         self.iterations = iterations
         self.hidden = hidden
         self.batch_size = batch_size
         self.cell = cell
+        self.threads = threads
 
     def _compute(self, real_train, real_test, synthetic, *, seed, artefact_dir: Path | None):
         protocol = get_protocol(self.protocol).name
-        scores = predictive_scores(
-            real_test, synthetic, seed=seed, repeats=self.n_repeats(), protocol=protocol,
-            iterations=int(self.iterations or 5000), batch_size=int(self.batch_size),
-            hidden=int(self.hidden or predictor_hidden(real_test.shape[2], protocol)), cell=self.cell)
+        with torch_threads(self.threads):
+            scores = predictive_scores(
+                real_test, synthetic, seed=seed, repeats=self.n_repeats(), protocol=protocol,
+                iterations=int(self.iterations or 5000), batch_size=int(self.batch_size),
+                hidden=int(self.hidden or predictor_hidden(real_test.shape[2], protocol)), cell=self.cell)
         return {"value": scores}
 
 
