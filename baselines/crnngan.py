@@ -31,7 +31,7 @@ from torch.nn import functional as F
 from tsbench.card import Card
 from tsbench.errors import InputError
 
-from ._torch import TorchGenerator, random_batch
+from ._torch import MaskedAdam, TorchGenerator, random_batch
 
 
 def _keep_mask(shape, p: float, rng: torch.Generator, device) -> torch.Tensor:
@@ -47,6 +47,14 @@ class _Generator(nn.Module):
         self.input = nn.Linear(noise_dim + n_features, hidden)
         self.cells = nn.ModuleList(nn.LSTMCell(hidden, hidden) for _ in range(layers))
         self.output = nn.Linear(hidden, n_features)
+        # the reference code's initialisation: its ``linear`` layers draw weights from N(0, 1) with zero
+        # biases (which makes the noise matter from the start), BasicLSTMCell adds 1 to the forget gate
+        for layer in (self.input, self.output):
+            nn.init.normal_(layer.weight, std=1.0)
+            nn.init.zeros_(layer.bias)
+        with torch.no_grad():
+            for cell in self.cells:
+                cell.bias_hh[hidden:2 * hidden] += 1.0
 
     def forward(self, z, first, *, dropout: float = 0.0, rng=None, teacher=None):
         """``z`` (B, T, k) noise, ``first`` (B, C) the random 'previous output' of step 0,
@@ -179,7 +187,8 @@ class CRNNGAN(TorchGenerator):
     def __init__(self, *, iterations: int = 2000, pretrain_epochs: int = 6, batch_size: int = 20,
                  lr: float = 0.1, hidden: int = 350, layers: int = 2, noise_dim: int | None = None,
                  dropout: float = 0.0, feature_matching: bool = False, l2: float = 1e-5,
-                 grad_clip: float = 5.0, freeze_ratio: float = 0.7, device: str = "cpu", amp: bool = False):
+                 grad_clip: float = 5.0, freeze_ratio: float = 0.7, optimizer: str = "sgd",
+                 d_lr_factor: float = 1.0, device: str = "cpu", amp: bool = False):
         self.iterations = iterations
         self.pretrain_epochs = pretrain_epochs
         self.batch_size = batch_size
@@ -192,6 +201,8 @@ class CRNNGAN(TorchGenerator):
         self.l2 = l2
         self.grad_clip = grad_clip
         self.freeze_ratio = freeze_ratio
+        self.optimizer = optimizer
+        self.d_lr_factor = d_lr_factor
         self.device = device
         self.amp = amp
 
@@ -207,21 +218,24 @@ class CRNNGAN(TorchGenerator):
                                         int(self.layers)),
                 "discriminator": _Discriminator(n_features, int(self.hidden), int(self.layers))}
 
-    def _noise(self, n, rng):
-        z = torch.rand(n, self.seq_len_, self._noise_dim(self.n_features_in_), generator=rng, device=self.device_)
-        first = torch.rand(n, self.n_features_in_, generator=rng, device=self.device_)
-        return z, first
-
     def _generate(self, n, rng):
-        z, first = self._noise(n, rng)
         with self.autocast():
-            return self.nets_["generator"](z, first).float()
+            return self._fake(n, self.seq_len_, rng).float()
 
     # training -------------------------------------------------------------------------------------
-    def _train(self, X, rng, callback):
+    def _optimizers(self):
+        """(G's, D's) masked optimisers: SGD (the paper) or Adam (TF1 form), both with an on-device mask."""
         G, D = self.nets_["generator"], self.nets_["discriminator"]
-        opt_g = torch.optim.SGD(G.parameters(), lr=self.lr)
-        opt_d = torch.optim.SGD(D.parameters(), lr=self.lr)
+        if self.optimizer == "sgd":
+            return _MaskedSGD(G.parameters(), self.lr), _MaskedSGD(D.parameters(), self.lr * self.d_lr_factor)
+        if self.optimizer == "adam":
+            return (MaskedAdam(G.parameters(), self.lr, betas=(0.5, 0.999)),
+                    MaskedAdam(D.parameters(), self.lr * self.d_lr_factor, betas=(0.5, 0.999)))
+        raise InputError("CRNNGAN optimizer", expected="'sgd' or 'adam'", got=repr(self.optimizer),
+                         fix="pass optimizer='sgd' (the paper) or 'adam'")
+
+    def _train(self, X, rng, callback):
+        opt_g, opt_d = self._optimizers()
         batch = int(self.batch_size)
         per_epoch = math.ceil(X.shape[0] / batch)
         epochs = int(self.pretrain_epochs)
@@ -252,62 +266,73 @@ class CRNNGAN(TorchGenerator):
                 frozen.zero_()
                 since_log = 0
 
-    def _l2(self, module: nn.Module) -> torch.Tensor:
-        return self.l2 * sum(p.pow(2).sum() for p in module.parameters())
-
-    def _grads(self, module: nn.Module, loss: torch.Tensor, keep=None) -> list[torch.Tensor]:
-        """Gradients of ``loss`` w.r.t. ``module``'s parameters only, times ``keep`` (a 0/1 tensor)."""
-        grads = torch.autograd.grad(loss, list(module.parameters()), retain_graph=True)
-        return list(grads) if keep is None else [g * keep for g in grads]
-
-    def _step(self, module: nn.Module, grads, optimizer) -> None:
-        """Clip and apply: with plain SGD a zero gradient is exactly no update (freezing, no host sync)."""
+    def _penalised_grads(self, module: nn.Module, loss: torch.Tensor, *, retain: bool) -> list[torch.Tensor]:
+        """Gradients of ``loss + l2·Σw²`` w.r.t. ``module``'s parameters only, clipped to a global norm of
+        ``grad_clip`` on the device (no host sync)."""
         params = list(module.parameters())
-        for p, g in zip(params, grads):
-            p.grad = g
+        grads = [g.detach() for g in torch.autograd.grad(loss, params, retain_graph=retain)]
+        with torch.no_grad():
+            self._regularise_and_clip(grads, params)
+        return grads
+
+    def _regularise_and_clip(self, grads, params) -> None:
+        if self.l2:
+            torch._foreach_add_(grads, params, alpha=2.0 * float(self.l2))
         if self.grad_clip:
-            torch.nn.utils.clip_grad_norm_(params, float(self.grad_clip))
-        optimizer.step()
+            norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+            torch._foreach_mul_(grads, (float(self.grad_clip) / (norm + 1e-6)).clamp(max=1.0))
+
+    def _fake(self, n, length, rng, teacher=None):
+        z = torch.rand(n, length, self._noise_dim(self.n_features_in_), generator=rng, device=self.device_)
+        first = torch.rand(n, self.n_features_in_, generator=rng, device=self.device_)
+        return self.nets_["generator"](z, first, dropout=self.dropout, rng=rng, teacher=teacher)
 
     def pretrain_step(self, X, rng, opt_g):
         """One teacher-forced next-step MSE update of G on a random batch of (prefix) windows."""
         G = self.nets_["generator"]
         real = random_batch(X, int(self.batch_size), rng)
-        z = torch.rand(real.shape[0], real.shape[1], self._noise_dim(real.shape[2]), generator=rng,
-                       device=real.device)
-        first = torch.rand(real.shape[0], real.shape[2], generator=rng, device=real.device)
         with self.autocast():
-            pred = G(z, first, dropout=self.dropout, rng=rng, teacher=real)
+            pred = self._fake(real.shape[0], real.shape[1], rng, teacher=real)
         mse = F.mse_loss(pred.float(), real)
-        self._step(G, self._grads(G, mse + self._l2(G)), opt_g)
+        opt_g.step(self._penalised_grads(G, mse, retain=False))
         return mse.detach()
 
     def train_step(self, X, rng, opt_g, opt_d):
         """One adversarial step; returns (d_loss, g_loss, [d_frozen, g_frozen]) as device tensors."""
         G, D = self.nets_["generator"], self.nets_["discriminator"]
         real = random_batch(X, int(self.batch_size), rng)
-        z = torch.rand(real.shape[0], real.shape[1], self._noise_dim(real.shape[2]), generator=rng,
-                       device=real.device)
-        first = torch.rand(real.shape[0], real.shape[2], generator=rng, device=real.device)
+        n = real.shape[0]
         with self.autocast():
-            fake = G(z, first, dropout=self.dropout, rng=rng)
-            logits_real, feat_real = D(real, dropout=self.dropout, rng=rng)
-            logits_fake, feat_fake = D(fake, dropout=self.dropout, rng=rng)
-        logits_real, logits_fake = logits_real.float(), logits_fake.float()
+            fake = self._fake(n, real.shape[1], rng)
+            logits, features = D(torch.cat([real, fake.to(real.dtype)]), dropout=self.dropout, rng=rng)
+        logits_real, logits_fake = logits.float().split(n)
         loss_d = -(_log_mean_sigmoid(logits_real) + _log_mean_sigmoid(-logits_fake)).mean()
         adversarial_g = -_log_mean_sigmoid(logits_fake).mean()  # -log D(G(z)), D averaged over time
         if self.feature_matching:
-            loss_g = (feat_real.float().detach().mean(0) - feat_fake.float().mean(0)).pow(2).mean()
+            feat_real, feat_fake = features.float().split(n)
+            loss_g = (feat_real.detach().mean(0) - feat_fake.mean(0)).pow(2).mean()
         else:
             loss_g = adversarial_g
         # freezing rule: compare D's loss per term (real, fake) with G's adversarial loss, so that both
         # equal log 2 when D is at chance
         ratio = float(self.freeze_ratio)
         d_cmp, g_cmp = loss_d.detach() / 2, adversarial_g.detach()
-        freeze = torch.stack([d_cmp < ratio * g_cmp, g_cmp < ratio * d_cmp]).float()
+        freeze = torch.stack([d_cmp < ratio * g_cmp, g_cmp < ratio * d_cmp])
         # both gradients from the same forward pass, before either update (D's only w.r.t. D's weights)
-        grads_d = self._grads(D, loss_d + self._l2(D), keep=1.0 - freeze[0])
-        grads_g = self._grads(G, loss_g + self._l2(G), keep=1.0 - freeze[1])
-        self._step(D, grads_d, opt_d)
-        self._step(G, grads_g, opt_g)
-        return loss_d.detach(), loss_g.detach(), freeze
+        grads_d = self._penalised_grads(D, loss_d, retain=True)
+        grads_g = self._penalised_grads(G, loss_g, retain=False)
+        opt_d.step(grads_d, mask=~freeze[0])
+        opt_g.step(grads_g, mask=~freeze[1])
+        return loss_d.detach(), loss_g.detach(), freeze.float()
+
+
+class _MaskedSGD:
+    """Plain SGD ``p -= lr·g`` whose update is skipped where the 0-dim bool ``mask`` is false (no host sync)."""
+
+    def __init__(self, params, lr: float):
+        self.params, self.lr = list(params), float(lr)
+
+    @torch.no_grad()
+    def step(self, grads, mask: torch.Tensor | None = None) -> None:
+        scale = -self.lr if mask is None else mask.to(self.params[0].dtype) * -self.lr
+        torch._foreach_add_(self.params, torch._foreach_mul(list(grads), scale))
