@@ -85,6 +85,18 @@ class _Net(nn.Module):
         return self.dense(self.conv(s))
 
 
+def _unit_variance_init(net: _Net) -> None:
+    """He-normal convolutions (LeakyReLU 0.2) and a 1/√fan_in dense layer, zero biases: standard-normal input
+    gives outputs of about unit variance. With PyTorch's default (≈ 1/3 of that variance per layer) G starts
+    nearly constant, and D then drives it to a collapsed mean spectrum for the first ~1000 steps."""
+    for module in net.conv:
+        if isinstance(module, nn.Conv1d):
+            nn.init.kaiming_normal_(module.weight, a=0.2, nonlinearity="leaky_relu")
+            nn.init.zeros_(module.bias)
+    nn.init.normal_(net.dense.weight, std=net.dense.in_features ** -0.5)
+    nn.init.zeros_(net.dense.bias)
+
+
 class NRGAN(TorchGenerator):
     """NR-GAN-style spectral GAN (see the module docstring).
 
@@ -96,6 +108,8 @@ class NRGAN(TorchGenerator):
         of the windows plus Gaussian noise (``noise_std``), and :meth:`denoise` cleans new windows.
     iterations, batch_size, lr : int, int, float
         Adam steps (one D and one G update each), batch size, learning rate (betas 0.5, 0.999).
+    lr_decay : bool
+        Decay both learning rates linearly to 0 over the iterations (damps the end-of-training oscillation).
     hidden, kernel : int
         Channels and kernel size of the two convolution layers (not given by the paper).
     alpha : float
@@ -141,13 +155,14 @@ class NRGAN(TorchGenerator):
         "paper": {"iterations": 20000, "batch_size": 64, "hidden": 64},
     }
 
-    def __init__(self, *, mode: str = "generate", iterations: int = 3000, batch_size: int = 64, lr: float = 2e-4,
-                 hidden: int = 64, kernel: int = 5, alpha: float = 1e-4, noise_std: float = 0.1,
+    def __init__(self, *, mode: str = "generate", iterations: int = 3000, batch_size: int = 64, lr: float = 1e-3,
+                 lr_decay: bool = True, hidden: int = 64, kernel: int = 5, alpha: float = 1e-4, noise_std: float = 0.1,
                  device: str = "cpu", amp: bool = False):
         self.mode = mode
         self.iterations = iterations
         self.batch_size = batch_size
         self.lr = lr
+        self.lr_decay = lr_decay
         self.hidden = hidden
         self.kernel = kernel
         self.alpha = alpha
@@ -165,6 +180,8 @@ class NRGAN(TorchGenerator):
         if self.mode == "denoise":  # the residual generator starts as the identity
             nn.init.zeros_(generator.dense.weight)
             nn.init.zeros_(generator.dense.bias)
+        else:  # variance-preserving: G's first outputs spread like the standardised real coefficients
+            _unit_variance_init(generator)
         return {"spectrum": _Spectrum(seq_len, n_features),
                 "generator": nn.Sequential(generator, nn.Unflatten(1, (channels, freqs))),
                 "discriminator": _Net(channels, freqs, hidden, kernel, 1)}
@@ -187,6 +204,8 @@ class NRGAN(TorchGenerator):
         opt_g = torch.optim.Adam(G.parameters(), lr=self.lr, betas=(0.5, 0.999))
         opt_d = torch.optim.Adam(D.parameters(), lr=self.lr, betas=(0.5, 0.999))
         total = int(self.iterations)
+        schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 - i / max(total, 1))
+                     for opt in (opt_g, opt_d)] if self.lr_decay else []
         for step in range(1, total + 1):
             real = random_batch(real_spectra, int(self.batch_size), rng)
             if noisy_source is None:
@@ -196,6 +215,8 @@ class NRGAN(TorchGenerator):
                 noise = torch.randn(source.shape, generator=rng, device=source.device)
                 inputs = spectrum.encode(source + float(self.noise_std) * noise)
             losses = self.train_step(real, inputs, opt_g, opt_d)
+            for schedule in schedules:
+                schedule.step()
             if step % self.log_every == 0 or step == total:
                 losses = {k: float(v) for k, v in losses.items()}
                 self.log(step, **losses)
