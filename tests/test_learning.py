@@ -16,7 +16,8 @@ SEEDS = [int(s) for s in os.environ.get("TSBENCH_LEARNING_SEEDS", "0").split(","
 #: (class, short-training parameters, the same model untrained)
 CASES = {
     "gan": (GAN, {"iterations": 600, "batch_size": 32}, {"iterations": 0}),
-    "crnngan": (CRNNGAN, {"iterations": 60, "pretrain_epochs": 2, "batch_size": 32, "hidden": 16, "layers": 1},
+    "crnngan": (CRNNGAN, {"iterations": 30, "pretrain_epochs": 10, "batch_size": 32, "hidden": 16, "layers": 1,
+                          "optimizer": "adam", "lr": 1e-3, "feature_matching": True},
                 {"iterations": 0, "pretrain_epochs": 0, "hidden": 16, "layers": 1}),
     "nrgan": (NRGAN, {"iterations": 300, "batch_size": 64, "hidden": 16}, {"iterations": 0, "hidden": 16}),
 }
@@ -46,10 +47,21 @@ def mmd2(X, Y):
                    "before→after was gan .95→.89/.98→.70/.94→.73, nrgan .58→.83/.57→.99/.57→.57, crnngan "
                    "1.17→.98/1.29→1.10/1.12→.99 (seeds 0, 1, 2): training budgets/presets still to be tuned")
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(set(CASES) - {"crnngan"}))
 def test_training_moves_samples_towards_real_windows(name, seed):
     cls, trained_params, untrained_params = CASES[name]
     X, held_out = sines(500, seed=seed), sines(300, seed=seed + 1000)
     before = mmd2(cls(**untrained_params).fit(X, seed=seed).sample(300, seed=seed), held_out)
     after = mmd2(cls(**trained_params).fit(X, seed=seed).sample(300, seed=seed), held_out)
     assert after < 0.5 * before, f"{name}: MMD² before {before:.4f}, after {after:.4f}"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_crnngan_training_moves_samples_towards_real_windows(seed):
+    """C-RNN-GAN: pretraining + a short feature-matching phase (≈ 1.5 s). Measured MMD² before → after:
+    1.56 → .095, 1.56 → .120, 1.46 → .141 (seeds 0, 1, 2)."""
+    cls, trained_params, untrained_params = CASES["crnngan"]
+    X, held_out = sines(500, seed=seed), sines(300, seed=seed + 1000)
+    before = mmd2(cls(**untrained_params).fit(X, seed=seed).sample(300, seed=seed), held_out)
+    after = mmd2(cls(**trained_params).fit(X, seed=seed).sample(300, seed=seed), held_out)
+    assert after < 0.25 * before, f"crnngan: MMD² before {before:.4f}, after {after:.4f}"
