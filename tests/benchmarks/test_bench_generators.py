@@ -32,7 +32,7 @@ def _step(name, seq_len, n_features):
         return lambda: model.train_step(flat, rng, *opts)
     if name == "crnngan":
         model, X, rng = _prepared(CRNNGAN, CRNNGAN.presets["quick"], seq_len, n_features)
-        opts = [torch.optim.SGD(model.nets_[k].parameters(), lr=0.1) for k in ("generator", "discriminator")]
+        opts = model._optimizers()
         return lambda: model.train_step(X, rng, *opts)
     model, X, rng = _prepared(NRGAN, NRGAN.presets["quick"], seq_len, n_features)
     spectrum = model.nets_["spectrum"]
