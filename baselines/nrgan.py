@@ -113,7 +113,10 @@ class NRGAN(TorchGenerator):
     hidden, kernel : int
         Channels and kernel size of the two convolution layers (not given by the paper).
     alpha : float
-        Weight of ``‖s − G(s)‖²`` (sum over standardised spectral coefficients) in denoise mode (paper: 1e-4).
+        Weight of ``‖x − G(x)‖²`` (sum of squares over the window's values, data in [0, 1]) in denoise mode.
+        The paper's 1e-4 (for raw EEG amplitudes) is kept in the ``paper`` preset; at tsbench's scale it
+        leaves the adversarial term unchecked (Sines, 2 channels, σ = 0.1, 300 steps, 3 seeds: denoised MSE
+        0.0054–0.028 vs 0.0099 for the noisy input), hence the default 10 (MSE 0.0015–0.0016, 6× less).
     noise_std : float
         Standard deviation of the Gaussian noise of the noisy set in denoise mode.
     device, amp : str, bool
@@ -121,7 +124,7 @@ class NRGAN(TorchGenerator):
     """
 
     name = "nrgan"
-    version = "1"
+    version = "2"
     card = Card(
         title="NR-GAN: Noise Reduction GAN for Mice Electroencephalogram Signals (adapted to generation)",
         authors="Sumiya, Horie, Shiokawa, Kitagawa", year=2019,
@@ -132,31 +135,38 @@ class NRGAN(TorchGenerator):
             "G: two 1-D convolution layers + a fully connected output; D: the same two convolution layers "
             "with a probability output",
             "denoise mode: G maps noisy signals to clean ones, D separates clean from denoised signals, "
-            "trained on unpaired noisy and clean sets, G loss + α‖x − G(x)‖² with α = 1e-4",
+            "trained on unpaired noisy and clean sets, G loss + α‖x − G(x)‖² (the paper's α = 1e-4 in the "
+            "paper preset)",
         ),
         adapted=(
             "generation (the default mode) is tsbench's adaptation: G maps a white-noise spectrum (i.i.d. "
             "N(0, 1) standardised coefficients) to a spectrum, D judges spectra of real vs generated windows",
             "spectrum = real FFT along time per channel, real and imaginary parts as 2·n_features channels "
             "over the frequencies, standardised per coefficient with training-data mean and std",
-            "kernel sizes, channel counts, activations (LeakyReLU 0.2), FFT settings and optimiser (Adam, "
-            "betas 0.5/0.999) are not public and are tsbench's choices",
+            "kernel sizes, channel counts, activations (LeakyReLU 0.2), FFT settings, iteration counts and "
+            "optimiser (Adam, lr 1e-3, betas 0.5/0.999, linear decay to 0) are not public and are tsbench's "
+            "choices",
+            "generate mode: G's weights are initialised variance-preserving (He-normal convolutions, 1/√fan_in "
+            "dense, zero biases) so that its first outputs spread like the real coefficients; with PyTorch's "
+            "default initialisation G stayed collapsed on the mean spectrum for ~1000 steps",
             "D outputs one logit (sigmoid, BCE-with-logits) — equivalent to a two-class softmax",
             "non-saturating generator loss",
             "denoise mode: the noisy set is a disjoint half of the training windows plus fresh Gaussian noise "
             "per batch (the paper used recorded noisy EEG); G outputs a correction added to its input spectrum "
-            "(residual), and the α term is computed on the windows (time domain)",
+            "(residual, starting as the identity), and the α term is computed on the windows (time domain)",
+            "denoise mode: α = 10 by default — the paper's 1e-4 was set for raw EEG amplitudes; on windows in "
+            "[0, 1] it does not restrain G (the output was noisier than the input); the paper preset keeps 1e-4",
             "windows are clipped to [0, 1] after the inverse FFT",
         ),
     )
     presets = {
         "smoke": {"iterations": 60, "batch_size": 64, "hidden": 16},
         "quick": {"iterations": 3000, "batch_size": 64, "hidden": 64},
-        "paper": {"iterations": 20000, "batch_size": 64, "hidden": 64},
+        "paper": {"iterations": 20000, "batch_size": 64, "hidden": 64, "alpha": 1e-4},
     }
 
     def __init__(self, *, mode: str = "generate", iterations: int = 3000, batch_size: int = 64, lr: float = 1e-3,
-                 lr_decay: bool = True, hidden: int = 64, kernel: int = 5, alpha: float = 1e-4, noise_std: float = 0.1,
+                 lr_decay: bool = True, hidden: int = 64, kernel: int = 5, alpha: float = 10.0, noise_std: float = 0.1,
                  device: str = "cpu", amp: bool = False):
         self.mode = mode
         self.iterations = iterations
