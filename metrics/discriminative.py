@@ -61,7 +61,8 @@ class DiscriminativeScore(Metric):
     name = "discriminative"
     version = "1"
     outputs = {"value": False}
-    presets = {"smoke": {"iterations": 20, "repeats": 2}, "quick": {}, "paper": {}}
+    #: quick: 500 iterations (not the protocol's budget: the paper preset and iterations=None follow it)
+    presets = {"smoke": {"iterations": 20, "repeats": 2}, "quick": {"iterations": 500}, "paper": {}}
     card = Card(
         title="Discriminative score", authors="Yoon, Jarrett, van der Schaar", year=2019, venue="NeurIPS",
         citation_key="yoon2019timegan", url="https://github.com/jsyoon0823/TimeGAN",

@@ -59,7 +59,8 @@ class PredictiveScore(Metric):
     name = "predictive"
     version = "1"
     outputs = {"value": False}
-    presets = {"smoke": {"iterations": 20, "repeats": 2}, "quick": {}, "paper": {}}
+    #: quick: 1000 iterations (not the protocol's budget: the paper preset and iterations=None follow it)
+    presets = {"smoke": {"iterations": 20, "repeats": 2}, "quick": {"iterations": 1000}, "paper": {}}
     card = Card(
         title="Predictive score (train on synthetic, test on real)", authors="Yoon, Jarrett, van der Schaar",
         year=2019, venue="NeurIPS", citation_key="yoon2019timegan", url="https://github.com/jsyoon0823/TimeGAN",
