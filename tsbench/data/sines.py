@@ -16,7 +16,7 @@ from ..dataset import Dataset
 from ..validation import check_positive_int
 
 
-def sine_windows(n_samples: int, seq_len: int, n_features: int, seed: int) -> np.ndarray:
+def sine_windows(n_samples: int, seq_len: int = 24, n_features: int = 5, seed: int = 0) -> np.ndarray:
     """float32 ``(n_samples, seq_len, n_features)`` in [0, 1]; the same ``seed`` gives the same windows.
 
     The draws are made in the reference loop's order (per window, per feature: ``freq`` then ``phase``), so

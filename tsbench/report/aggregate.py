@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..records import COLUMNS
 
 #: the calibration rows: shown below the models, never ranked or emphasised
 CALIBRATION = ("real", "gaussian", "shuffle_time", "shuffle_channels", "copy_train", "noise", "mode_collapse")
