@@ -82,7 +82,14 @@ class PredictiveScore(Metric):
             "tsbench: max(16, dim) GRU units instead of int(dim/2); scored on held-out real_test windows",
         ),
     )
-    measured: dict[str, str] = {}
+    #: measured cases behind the protocol choices (Energy, TimeGAN loader, first 5000 shuffled windows,
+    #: 1000 iterations, 3 repeats, seed 0; "gaussian" = independent Gaussian per (step, feature) clipped to
+    #: [0, 1]) and the timegan2019 fidelity checks (tests/test_fidelity.py, full settings, 10 repeats)
+    measured = {
+        "energy, timegan2019 (target rv2): synthetic = real vs gaussian": "0.2503 vs 0.2509 (indistinguishable)",
+        "energy, tsbench (all features): synthetic = real vs gaussian": "0.0534 vs 0.1434",
+        "timegan2019 real data itself (paper .094/.036/.250)": "sines 0.0929, stocks 0.0367, energy 0.2495 (± ≤ .0004)",
+    }
 
     def __init__(self, protocol="tsbench", repeats=None, iterations=None, hidden=None, batch_size=128,
                  cell="tf1", threads=1):
