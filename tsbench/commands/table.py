@@ -2,7 +2,7 @@
 or a self-contained HTML report."""
 from __future__ import annotations
 
-FORMATS = ("md", "latex", "csv", "html")
+FORMATS = ("md", "latex", "csv", "html", "records")
 
 
 def register(sub) -> None:
@@ -11,7 +11,8 @@ def register(sub) -> None:
                         help="run folder written by `tsbench run` (default: ./tsbench-runs)")
     parser.add_argument("--records", default=None, metavar="FILE",
                         help="read records from a CSV or Parquet file instead of the run folder")
-    parser.add_argument("--format", default="md", choices=FORMATS, help="output format (default: md)")
+    parser.add_argument("--format", default="md", choices=FORMATS,
+                        help="output format (default: md); 'records' writes the raw tidy records as CSV")
     parser.add_argument("--layout", default="per-dataset", choices=("per-dataset", "columns"),
                         help="one table per dataset, or datasets as column groups")
     parser.add_argument("--output", default=None, metavar="FILE", help="write here instead of stdout")
@@ -89,7 +90,9 @@ def run(args) -> int:
     if not args.no_citations:
         names = [n for n in dict.fromkeys(records["generator_name"].dropna()) if not is_calibration(n)]
         citations = citations_from_registry(names)
-    if args.format == "csv":
+    if args.format == "records":
+        text = records.to_csv(index=False)
+    elif args.format == "csv":
         text = to_csv(records)
     elif args.format == "html":
         sensitivity = args.sensitivity
