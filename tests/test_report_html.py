@@ -25,8 +25,10 @@ def test_html_report_is_self_contained_and_has_every_section(records, tmp_path):
     html = to_html(records, out_dir=run, sensitivity_dir=run / "validate-metrics")
     sources = re.findall(r'<img src="([^"]*)"', html)
     assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
-    # CD diagram + 2 embeddings + loss curves of 1 (dataset, generator) (2 cells, same generator) + 1 sensitivity
-    assert len(sources) == 5
+    # CD diagram + 1 embedding (2 cells of one generator: the gallery shows its first seed) + loss curves of
+    # 1 (dataset, generator) + 1 sensitivity figure
+    assert len(sources) == 4
+    assert "sines · timegan · seed 1" not in html
     for heading in ("Tables", "Ranks", "Embeddings", "Loss curves", "Metric sensitivity"):
         assert f"<h2>{heading}" in html
     assert '<tbody class="calibration">' in html and "<b>" in html and "<u>" in html

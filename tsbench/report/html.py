@@ -98,8 +98,10 @@ def _cell_labels(records: pd.DataFrame) -> dict[str, tuple[str, str, str]]:
     return {str(r.cell_id): (str(r.dataset), str(r.generator), str(r.seed)) for r in cells.itertuples()}
 
 
-def embedding_images(out_dir: Path, records: pd.DataFrame) -> list[tuple[str, Path]]:
-    """``(label, png path)`` of the embeddings plots in the run folder, sorted by dataset, generator, seed."""
+def embedding_images(out_dir: Path, records: pd.DataFrame, *, first_seed_only: bool = False
+                     ) -> list[tuple[str, Path]]:
+    """``(label, png path)`` of the embeddings plots in the run folder, sorted by dataset, generator, seed;
+    with ``first_seed_only`` one plot per (dataset, generator): its lowest training seed."""
     labels = _cell_labels(records)
     found = []
     for png in sorted(Path(out_dir).glob("cells/*/**/*.png")):
@@ -110,7 +112,13 @@ def embedding_images(out_dir: Path, records: pd.DataFrame) -> list[tuple[str, Pa
         dataset, generator, seed = labels.get(cell_id, (cell_id, "", ""))
         label = f"{dataset} · {generator} · seed {seed}" if generator else cell_id
         found.append(((dataset, generator, seed, png.name), f"{label} · {png.stem}", png))
-    return [(label, png) for _, label, png in sorted(found, key=lambda t: t[0])]
+    found.sort(key=lambda t: t[0])
+    if first_seed_only:
+        firsts = {}
+        for key, label, png in found:
+            firsts.setdefault((key[0], key[1], key[3]), (key, label, png))
+        found = list(firsts.values())
+    return [(label, png) for _, label, png in found]
 
 
 def loss_curves(out_dir: Path, records: pd.DataFrame) -> dict[tuple[str, str], dict[str, pd.DataFrame]]:
@@ -140,9 +148,11 @@ def to_html(records: pd.DataFrame, *, out_dir=None, sensitivity_dir=None, layout
              "<h2>Tables</h2>"] + [table_html(t) for t in tables]
     parts += ["<h2>Ranks</h2>"] + [ranks_html(r) for r in rank_results(records)]
     if out_dir is not None and Path(out_dir).is_dir():
-        images = embedding_images(Path(out_dir), records)
+        images = embedding_images(Path(out_dir), records, first_seed_only=True)
         if images:
-            parts.append("<h2>Embeddings (PCA / t-SNE, real vs synthetic)</h2><div class=\"gallery\">")
+            parts.append("<h2>Embeddings (PCA / t-SNE, real vs synthetic)</h2>"
+                         "<p>The first training seed of each row; every seed's plot and coordinates are in its "
+                         "cell folder (<code>artefacts/embeddings/</code>).</p><div class=\"gallery\">")
             parts += [f"<figure>{_img(png.read_bytes(), label)}<figcaption>{_e(label)}</figcaption></figure>"
                       for label, png in images]
             parts.append("</div>")
