@@ -35,7 +35,7 @@ from .validation import check_positive_int, check_windows
 ProgressCallback = Callable[[int, int, dict], None]
 
 #: parameters that change how, not what, a component computes: excluded from cache identities
-RUNTIME_PARAMS = frozenset({"device", "amp", "num_threads", "block_size"})
+RUNTIME_PARAMS = frozenset({"device", "amp", "num_threads", "threads", "block_size"})
 
 
 class Generator(BaseEstimator):
