@@ -10,6 +10,7 @@ import contextlib
 import numpy as np
 import torch
 
+from tsbench.metric import Metric
 from tsbench.seeding import derive_seed
 
 from ._ensemble import BatchSampler, EnsembleGRU, adam
@@ -71,3 +72,17 @@ def evaluate(fn, index: torch.Tensor):
 
 
 __all__ = ["BatchSampler", "EnsembleGRU", "gather", "repeat_seeds", "repeat_rngs", "train", "evaluate"]
+
+
+class PosthocScore(Metric):
+    """Parameters shared by the post-hoc GRU scores (discriminative, predictive); see their docstrings."""
+
+    def __init__(self, protocol="tsbench", repeats=None, iterations=None, hidden=None, batch_size=128,
+                 cell="tf1", threads=1):
+        self.protocol = protocol
+        self.repeats = repeats
+        self.iterations = iterations
+        self.hidden = hidden
+        self.batch_size = batch_size
+        self.cell = cell
+        self.threads = threads

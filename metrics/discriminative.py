@@ -21,11 +21,10 @@ import torch
 import torch.nn.functional as F
 
 from tsbench.card import Card
-from tsbench.metric import Metric
 from tsbench.protocols import get_protocol
 
 from ._ensemble import BatchSampler, EnsembleGRU
-from ._posthoc import evaluate, gather, repeat_rngs, repeat_seeds, torch_threads, train
+from ._posthoc import PosthocScore, evaluate, gather, repeat_rngs, repeat_seeds, torch_threads, train
 
 TRAIN_FRACTION = 0.8
 
@@ -43,7 +42,7 @@ def split_indices(n: int, rng: np.random.Generator, fraction: float = TRAIN_FRAC
     return perm[:cut], perm[cut:]
 
 
-class DiscriminativeScore(Metric):
+class DiscriminativeScore(PosthocScore):
     """``|accuracy − 0.5|`` of a post-hoc GRU classifier, real vs synthetic; lower is better.
 
     Parameters
@@ -96,16 +95,6 @@ class DiscriminativeScore(Metric):
         "timegan2019 real vs real (disjoint halves), 10 repeats": "sines 0.0078, stocks 0.0138, energy 0.0063",
         "timegan2019 real vs uniform noise, 10 repeats": "sines 0.4990, stocks 0.4996, energy 0.5000",
     }
-
-    def __init__(self, protocol="tsbench", repeats=None, iterations=None, hidden=None, batch_size=128,
-                 cell="tf1", threads=1):
-        self.protocol = protocol
-        self.repeats = repeats
-        self.iterations = iterations
-        self.hidden = hidden
-        self.batch_size = batch_size
-        self.cell = cell
-        self.threads = threads
 
     def _compute(self, real_train, real_test, synthetic, *, seed, artefact_dir: Path | None):
         protocol = get_protocol(self.protocol).name

@@ -18,11 +18,10 @@ import numpy as np
 import torch
 
 from tsbench.card import Card
-from tsbench.metric import Metric
 from tsbench.protocols import get_protocol
 
 from ._ensemble import BatchSampler, EnsembleGRU
-from ._posthoc import evaluate, gather, repeat_rngs, repeat_seeds, torch_threads, train
+from ._posthoc import PosthocScore, evaluate, gather, repeat_rngs, repeat_seeds, torch_threads, train
 
 
 def predictor_hidden(n_features: int, protocol: str) -> int:
@@ -38,7 +37,7 @@ def task_features(n_features: int, protocol: str) -> tuple[slice, slice]:
     return slice(0, n_features), slice(0, n_features)
 
 
-class PredictiveScore(Metric):
+class PredictiveScore(PosthocScore):
     """Mean absolute one-step-ahead error on real windows of a GRU trained on synthetic ones; lower is better.
 
     Inputs are the windows' steps ``0..T−2``, targets steps ``1..T−1`` (features per :func:`task_features`);
@@ -90,16 +89,6 @@ class PredictiveScore(Metric):
         "energy, tsbench (all features): synthetic = real vs gaussian": "0.0534 vs 0.1434",
         "timegan2019 real data itself (paper .094/.036/.250)": "sines 0.0929, stocks 0.0367, energy 0.2495 (± ≤ .0004)",
     }
-
-    def __init__(self, protocol="tsbench", repeats=None, iterations=None, hidden=None, batch_size=128,
-                 cell="tf1", threads=1):
-        self.protocol = protocol
-        self.repeats = repeats
-        self.iterations = iterations
-        self.hidden = hidden
-        self.batch_size = batch_size
-        self.cell = cell
-        self.threads = threads
 
     def _compute(self, real_train, real_test, synthetic, *, seed, artefact_dir: Path | None):
         protocol = get_protocol(self.protocol).name
