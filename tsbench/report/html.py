@@ -17,7 +17,7 @@ import pandas as pd
 from .figures import cd_diagram, loss_figure, png_bytes
 from .provenance import provenance
 from .ranks import RankResult, rank_caption, rank_results
-from .table import MISSING, Cell, Table, build_tables
+from .table import MISSING, Cell, CellMarkup, Table, build_tables, render_cell
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1300px;
@@ -46,16 +46,12 @@ def _img(data: bytes, alt: str, cls: str = "") -> str:
     return f'<img src="{uri}" alt="{_e(alt)}"' + (f' class="{cls}"' if cls else "") + ">"
 
 
+HTML = CellMarkup(missing=MISSING, plus_minus=" ± ", best="<b>{}</b>", second="<u>{}</u>", count=" (n={})",
+                  note="<sup>{}</sup>", escape=_e)
+
+
 def cell_html(cell: Cell) -> str:
-    sup = f"<sup>{cell.note}</sup>" if cell.note else ""
-    if cell.missing:
-        return MISSING + sup
-    text = _e(cell.value) + (f" ± {_e(cell.std_text)}" if cell.std_text else "")
-    if cell.mark == "best":
-        text = f"<b>{text}</b>"
-    elif cell.mark == "second":
-        text = f"<u>{text}</u>"
-    return text + (f" (n={cell.n})" if cell.show_n else "") + sup
+    return render_cell(cell, HTML)
 
 
 def table_html(table: Table) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from .ranks import RankResult, rank_caption
-from .table import Cell, Row, Table
+from .table import Cell, CellMarkup, Row, Table, render_cell
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -29,16 +29,12 @@ def escape(text: str) -> str:
     return "{" + out + "}" if out.startswith("[") else out  # a row must not start with '[' after \\
 
 
+LATEX = CellMarkup(missing="---", plus_minus=r" $\pm$ ", best=r"\textbf{{{}}}", second=r"\underline{{{}}}",
+                   count=r" ($n{{=}}{}$)", note=r"\textsuperscript{{{}}}")
+
+
 def cell_latex(cell: Cell) -> str:
-    sup = rf"\textsuperscript{{{cell.note}}}" if cell.note else ""
-    if cell.missing:
-        return "---" + sup
-    text = cell.value + (rf" $\pm$ {cell.std_text}" if cell.std_text else "")
-    if cell.mark == "best":
-        text = rf"\textbf{{{text}}}"
-    elif cell.mark == "second":
-        text = rf"\underline{{{text}}}"
-    return text + (rf" ($n{{=}}{cell.n}$)" if cell.show_n else "") + sup
+    return render_cell(cell, LATEX)
 
 
 def _label(row: Row, standalone: bool) -> str:

@@ -2,23 +2,19 @@
 from __future__ import annotations
 
 from .ranks import RankResult, rank_caption
-from .table import MISSING, Cell, Row, Table
+from .table import MISSING, Cell, CellMarkup, Row, Table, render_cell
 
 
 def _esc(text: str) -> str:
     return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
 
 
+MARKDOWN = CellMarkup(missing=MISSING, plus_minus=" ± ", best="**{}**", second="<u>{}</u>", count=" (n={})",
+                      note="<sup>{}</sup>")
+
+
 def cell_markdown(cell: Cell) -> str:
-    sup = f"<sup>{cell.note}</sup>" if cell.note else ""
-    if cell.missing:
-        return MISSING + sup
-    text = cell.value + (f" ± {cell.std_text}" if cell.std_text else "")
-    if cell.mark == "best":
-        text = f"**{text}**"
-    elif cell.mark == "second":
-        text = f"<u>{text}</u>"
-    return text + (f" (n={cell.n})" if cell.show_n else "") + sup
+    return render_cell(cell, MARKDOWN)
 
 
 def _label(row: Row) -> str:

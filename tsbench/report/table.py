@@ -61,6 +61,34 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class CellMarkup:
+    """How one output format writes a cell: ``{}`` in each template is replaced by the (escaped) text."""
+
+    missing: str
+    plus_minus: str
+    best: str
+    second: str
+    count: str
+    note: str
+    escape: object = str
+
+
+def render_cell(cell: Cell, markup: CellMarkup) -> str:
+    """``mean ± std`` with the best/second mark, the cell's n when it differs, and its footnote."""
+    note = markup.note.format(cell.note) if cell.note else ""
+    if cell.missing:
+        return markup.missing + note
+    text = markup.escape(cell.value)
+    if cell.std_text:
+        text += markup.plus_minus + markup.escape(cell.std_text)
+    if cell.mark == "best":
+        text = markup.best.format(text)
+    elif cell.mark == "second":
+        text = markup.second.format(text)
+    return text + (markup.count.format(cell.n) if cell.show_n else "") + note
+
+
+@dataclass(frozen=True)
 class Row:
     generator: str
     citation: str | None
