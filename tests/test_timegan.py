@@ -9,26 +9,17 @@ import torch
 from tsbench.baselines._rnn import TF1GRU, _TF1GRUSequence, reference_gru
 from tsbench.baselines._torch import MaskedAdam
 from tsbench.baselines.timegan import TimeGAN, Trainer, bce, discriminator_loss, moment_losses, supervised_loss
+from tsbench.data.sines import sine_windows
 from tsbench.errors import InputError
+from tsbench.metrics.mmd import MMD
 
 
 def sines(n: int, seq_len: int = 24, dim: int = 3, seed: int = 0) -> np.ndarray:
-    """TimeGAN's Sines: per window and feature freq, phase ~ U(0, 0.1), (sin(freq·j + phase) + 1) / 2."""
-    rng = np.random.default_rng(seed)
-    freq, phase = rng.uniform(0, 0.1, (2, n, 1, dim))
-    return ((np.sin(freq * np.arange(seq_len)[None, :, None] + phase) + 1) / 2).astype(np.float32)
+    return sine_windows(n, seq_len, dim, seed)
 
 
-def mmd2(x: np.ndarray, y: np.ndarray) -> float:
-    """Unbiased MMD² with an RBF kernel on flattened windows, bandwidth = median pairwise distance."""
-    x, y = x.reshape(len(x), -1).astype(np.float64), y.reshape(len(y), -1).astype(np.float64)
-    z = np.concatenate([x, y])
-    d2 = ((z[:, None] - z[None]) ** 2).sum(-1)
-    k = np.exp(-d2 / np.median(d2[np.triu_indices(len(z), 1)]))
-    m, n = len(x), len(y)
-    kxx, kyy, kxy = k[:m, :m], k[m:, m:], k[:m, m:]
-    return ((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-            - 2 * kxy.mean())
+def mmd2(samples: np.ndarray, held_out: np.ndarray) -> float:
+    return MMD(subset_size=None).compute(held_out, held_out, samples, seed=0)["value"][0]
 
 
 # the recurrent core -------------------------------------------------------------------------------

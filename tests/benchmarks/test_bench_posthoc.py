@@ -10,19 +10,14 @@ import numpy as np
 import pytest
 import torch
 
+from tsbench.data.sines import sine_windows
 from tsbench.metrics.discriminative import DiscriminativeScore
 from tsbench.metrics.predictive import PredictiveScore
 
 
-def sines(n, T=24, D=5, seed=0):
-    rng = np.random.default_rng(seed)
-    freq, phase = rng.uniform(0, 0.1, (n, 1, D)), rng.uniform(0, 0.1, (n, 1, D))
-    return ((np.sin(freq * np.arange(T)[None, :, None] + phase) + 1) / 2).astype(np.float32)
-
-
 @pytest.mark.benchmark
 def test_ds_plus_ps_sines_timegan2019(benchmark):
-    real, synthetic = sines(10000), sines(10000, seed=1)
+    real, synthetic = sine_windows(10000, seed=0), sine_windows(10000, seed=1)
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
