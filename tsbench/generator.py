@@ -56,15 +56,18 @@ class Generator(BaseEstimator):
 
     # public API -----------------------------------------------------------------------------------
     def fit(self, X, *, seed: int, callback: ProgressCallback | None = None, X_test=None) -> "Generator":
-        """Fit on windows ``X`` (n, seq_len, n_features) in [0, 1] with an explicit ``seed``."""
+        """Fit on windows ``X`` (n, seq_len, n_features) in [0, 1] with an explicit ``seed``.
+
+        ``X_test`` (held-out windows) is passed on only to generators with ``uses_test_split`` (e.g. ``real``).
+        """
         X = check_windows(X, what=f"{type(self).__name__}.fit X")
-        if X_test is not None:
-            X_test = check_windows(X_test, what=f"{type(self).__name__}.fit X_test")
+        extra = {}
+        if self.uses_test_split:
+            extra["X_test"] = None if X_test is None else check_windows(X_test, what=f"{type(self).__name__}.fit X_test")
         self.n_features_in_ = int(X.shape[2])
         self.seq_len_ = int(X.shape[1])
         self.history_: list[dict] = []
-        self._fit(X.copy(), seed=int(seed), callback=callback or _no_progress,
-                  **({"X_test": X_test} if self.uses_test_split else {}))
+        self._fit(X.copy(), seed=int(seed), callback=callback or _no_progress, **extra)
         self.is_fitted_ = True
         return self
 

@@ -19,11 +19,3 @@ def rng(seed: int, *parts: object) -> np.random.Generator:
     """A NumPy generator for ``seed`` (optionally sub-seeded by ``parts``)."""
     return np.random.default_rng(derive_seed(seed, *parts) if parts else seed)
 
-
-def torch_generator(seed: int, device: str = "cpu"):
-    """A ``torch.Generator`` seeded with ``seed`` on ``device`` (imports torch lazily)."""
-    import torch
-
-    generator = torch.Generator(device=device)
-    generator.manual_seed(int(seed))
-    return generator

@@ -100,10 +100,9 @@ def run_cell(cell: CellSpec, out: str, *, force: bool = False, progress=None) ->
     progress = deadline.wrap(progress)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        if force:
-            for name in ("trained.json",):
-                (folder / name).unlink(missing_ok=True)
-            for old in (folder / "metrics").glob("*.json") if (folder / "metrics").is_dir() else ():
+        if force:  # un-mark the cell and its metrics; files are rewritten as they are recomputed
+            (folder / "trained.json").unlink(missing_ok=True)
+            for old in (folder / "metrics").glob("*.json"):
                 old.unlink()
         info = {**cell.to_dict(), **provenance(), "device": _device_label(cell.device)}
         previous = read_json(folder / "cell.json") if (folder / "cell.json").exists() and not force else {}
@@ -165,8 +164,7 @@ def _train_and_sample(cell: CellSpec, split, folder: Path, progress):
     name, _ = parse_display_name(cell.generator)
     generator = generators.get(name)(**cell.generator_params)
     start = time.perf_counter()
-    generator.fit(split.train, seed=cell.fit_seed, callback=progress,
-                  **({"X_test": split.test} if generator.uses_test_split else {}))
+    generator.fit(split.train, seed=cell.fit_seed, callback=progress, X_test=split.test)
     fit_s = time.perf_counter() - start
     atomic_save(folder / "model.ckpt", generator.save)
     if generator.history_:
