@@ -234,7 +234,7 @@ class NRGAN(TorchGenerator):
 
     def train_step(self, real, inputs, opt_g, opt_d) -> dict:
         """One D and one G update on standardised spectra ``real`` and generator ``inputs`` (B, 2C, F)."""
-        G, D = self.nets_["generator"], self.nets_["discriminator"]
+        D = self.nets_["discriminator"]
         with self.autocast():
             fake = self._clean(inputs)
             logits_real, logits_fake = D(real).float(), D(fake.detach()).float()
