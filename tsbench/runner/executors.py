@@ -25,7 +25,7 @@ class Executor(Protocol):
 
 def set_threads(threads: int) -> None:
     """Limit this process to ``threads`` compute threads: torch, and every OpenMP/BLAS runtime loaded
-    (scikit-learn's t-SNE included — an oversubscribed OpenMP pool can be 50× slower on a busy machine)."""
+    (scikit-learn's t-SNE included: an oversubscribed OpenMP pool is far slower on a busy machine)."""
     os.environ["OMP_NUM_THREADS"] = str(threads)
     import sklearn.utils._openmp_helpers  # noqa: F401  (loads scikit-learn's OpenMP runtime)
     import torch
