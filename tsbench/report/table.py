@@ -154,7 +154,8 @@ def build_tables(records: pd.DataFrame, *, layout: str = "per-dataset", citation
         g_seeds = seeds[(seeds["protocol"] == protocol) & (seeds["preset"] == preset)]
         ds_all = _select(appearance(recs, "dataset"), datasets, "dataset")
         gens = _order_rows(recs, _select(appearance(recs, "generator"), generators, "generator"))
-        mets = _select(metrics and appearance(recs, "metric") or headline_metrics(recs), metrics, "metric")
+        candidates = appearance(recs, "metric") if metrics else headline_metrics(recs)
+        mets = _select(candidates, metrics, "metric")
         directions = dict(zip(g_agg["metric"], g_agg["higher_is_better"]))
         splits = [[d] for d in ds_all] if layout == "per-dataset" else [ds_all]
         for ds in splits:
