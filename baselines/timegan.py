@@ -38,9 +38,10 @@ from torch import nn
 
 from tsbench.card import Card
 from tsbench.errors import InputError
+from tsbench.memory import retain_freed_memory
 
 from ._rnn import TF1GRU
-from ._torch import MaskedAdam, TorchGenerator, random_batch, retain_freed_memory
+from ._torch import MaskedAdam, TorchGenerator, random_batch
 
 #: the discriminator is updated only when its loss on a fresh batch exceeds this (reference code)
 D_LOSS_THRESHOLD = 0.15

@@ -34,136 +34,178 @@ import numpy as np
 import torch
 
 CELLS = ("tf1", "torch")
-_BLOCK_DIAGONAL_MAX = 64  # R·H up to which one block-diagonal matmul beats a batched matmul
-_tanh_backward = torch.ops.aten.tanh_backward.grad_input
-_sigmoid_backward = torch.ops.aten.sigmoid_backward.grad_input
+_BLOCK_DIAGONAL_MAX = 64  # R·max(I, K·H) up to which one block-diagonal matmul beats a batched matmul
 
 
-class _HiddenMatmul:
-    """``Wᵀ h`` for a per-repeat ``W (R, I, K)`` and ``h (R, I, B)`` → ``(R, K, B)``, and its transpose."""
+class _Recurrence:
+    """The recurrent matmul of one GRU step for ``R`` repeats at once, on 2-D per-step views.
 
-    def __init__(self, w: torch.Tensor):
-        R, i, k = w.shape
-        self.shape = (R, i, k)
-        self.wt = w.transpose(1, 2)
-        self.block = R * max(i, k) <= _BLOCK_DIAGONAL_MAX
-        if self.block:  # one (R·K, R·I) matrix: a single small GEMM instead of R tiny ones
-            eye = torch.eye(R, dtype=w.dtype, device=w.device)
-            self.blk = (eye[:, None, :, None] * self.wt[:, :, None, :]).reshape(R * k, R * i)
-            self.blk_t = self.blk.T
+    ``w (R, I, K·H)`` holds ``K`` gates' recurrent weights per repeat. :meth:`forward_` adds ``Wᵀ h`` for
+    ``h (R·I, B)`` (rows ordered repeat, unit) to ``out (K·R·H, B)`` (rows ordered gate, repeat, unit);
+    :meth:`backward` is its transpose. Small ensembles (``R·max(I, K·H)`` up to ``_BLOCK_DIAGONAL_MAX``)
+    use one block-diagonal GEMM, larger ones a batched matmul per gate.
+    """
 
-    def __call__(self, h, add, out):
-        """``out = add + Wᵀ h``; ``add`` is ``(R, K, B)`` or ``(R, K, 1)``."""
-        R, i, k = self.shape
-        if self.block:
-            torch.addmm(add.reshape(R * k, -1), self.blk, h.reshape(R * i, -1), out=out.view(R * k, -1))
+    def __init__(self, w: torch.Tensor, n_gates: int):
+        R, I, KH = w.shape
+        H = KH // n_gates
+        self.dims = (n_gates, R, H, I)
+        self.block = R * max(I, KH) <= _BLOCK_DIAGONAL_MAX
+        per_gate = w.view(R, I, n_gates, H).permute(2, 0, 3, 1)  # (K, R, H, I): [g, r] = W_g[r]ᵀ
+        if self.block:  # (K·R·H, R·I)
+            eye = torch.eye(R, dtype=w.dtype, device=w.device)[None, :, None, :, None]
+            self.mat = (per_gate[:, :, :, None, :] * eye).reshape(n_gates * R * H, R * I)
+            self.mat_t = self.mat.T
         else:
-            torch.baddbmm(add, self.wt, h, out=out)
+            self.w_t = per_gate.contiguous()  # W_gᵀ (R, H, I) per gate
+            self.w = self.w_t.transpose(2, 3)
+
+    def forward_(self, h, out):
+        """``out += Wᵀ h`` in place."""
+        if self.block:
+            return out.addmm_(self.mat, h)
+        K, R, H, I = self.dims
+        h3, outs = h.view(R, I, -1), out.view(K, R, H, -1)
+        for g in range(K):
+            outs[g].baddbmm_(self.w_t[g], h3)
         return out
 
-    def transposed(self, g, add=None):
-        """``add + W g`` for ``g (R, K, B)`` → ``(R, I, B)``."""
-        R, i, k = self.shape
-        B = g.shape[-1]
+    def backward(self, d, add=None):
+        """``W d`` for ``d (K·R·H, B)`` → ``(R·I, B)``; with ``add``: ``add += W d`` in place."""
         if self.block:
-            flat = g.reshape(R * k, B)
-            out = self.blk_t @ flat if add is None else torch.addmm(add.reshape(R * i, B), self.blk_t, flat)
-            return out.view(R, i, B)
-        w = self.wt.transpose(1, 2)
-        return torch.bmm(w, g) if add is None else torch.baddbmm(add, w, g)
+            return self.mat_t @ d if add is None else add.addmm_(self.mat_t, d)
+        K, R, H, I = self.dims
+        ds = d.view(K, R, H, -1)
+        out = torch.bmm(self.w[0], ds[0]) if add is None else add.view(R, I, -1).baddbmm_(self.w[0], ds[0])
+        for g in range(1, K):
+            out.baddbmm_(self.w[g], ds[g])
+        return out.view(R * I, -1)
 
 
-def _batched(a: torch.Tensor) -> torch.Tensor:
-    """``(R, K, T, B)`` → ``(R, K, T·B)`` (a view when the last two axes are contiguous)."""
-    return a.reshape(a.shape[0], a.shape[1], -1)
+def _per_repeat(a: torch.Tensor, R: int) -> torch.Tensor:
+    """Time-major ``(T, K, R·H, B)`` (or ``(T, R·H, B)``) → per repeat ``(R, K·H, T·B)`` (a copy)."""
+    T, B = a.shape[0], a.shape[-1]
+    a = a.view(T, -1, R, a.shape[-2] // R, B)
+    return a.permute(2, 1, 3, 0, 4).reshape(R, -1, T * B)
+
+
+def _weight_grad(grads: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """``Σ_n inputs ⊗ grads`` per repeat: ``grads (R, K, N)``, ``inputs (R, I, N)`` → ``(R, I, K)``."""
+    return torch.bmm(grads, inputs.transpose(1, 2)).transpose(1, 2)
 
 
 class _GRUSequence(torch.autograd.Function):
-    """All hidden states ``(T, R, H, B)`` of an ensemble GRU for inputs ``x (R, D, T, B)``, with a
-    hand-written backward pass (see the module docstring for the layout)."""
+    """Hidden states of an ensemble GRU for inputs ``x (R, D, T, B)``: all of them ``(R, H, T, B)`` (a view),
+    or only the last ``(R, H, B)`` when ``sequence`` is false; with a hand-written backward pass.
+
+    Internally everything is time-major and gate-major, ``(T, gate, R·H, B)``: a step's slice of any buffer
+    is one contiguous 2-D block (rows gate, repeat, unit; the batch in the columns), ready for the recurrent
+    GEMM and cache- and TLB-friendly for the element-wise work. The input projection of all steps is one
+    batched matmul; the loop adds the recurrent part in place. All per-step views are made before the loop
+    (``unbind``), so a step costs six tensor operations forward and seven backward; the derivative factors
+    that do not depend on the incoming gradient (``σ'``, ``tanh'`` and the products they enter) are
+    computed for all steps at once, and the weight gradients are batched matmuls after the loop.
+    """
 
     @staticmethod
-    def forward(ctx, x, w_ih, b_ih, w_hh, b_hh, cell):
+    def forward(ctx, x, w_ih, b_ih, w_hh, b_hh, cell, sequence):
         R, D, T, B = x.shape
         H = w_hh.shape[1]
-        xb = _batched(x)
-        # input halves of all gates for all steps: two batched matmuls, kept as (R, K, T, B)
-        gi_g = torch.bmm(w_ih[..., :2 * H].transpose(1, 2), xb).add_(b_ih[:, :2 * H, None]).view(R, 2 * H, T, B)
-        gi_c = torch.bmm(w_ih[..., 2 * H:].transpose(1, 2), xb).add_(b_ih[:, 2 * H:, None]).view(R, H, T, B)
-        states = x.new_zeros(T + 1, R, H, B)
-        gates = x.new_empty(T, R, 2 * H, B)  # r, u (tf1) or r, z (torch) after the sigmoid
-        cand = x.new_empty(T, R, H, B)  # candidate state after tanh
-        extra = x.new_empty(T, R, H, B)  # tf1: r ⊙ h; torch: U_n h + b_hn
+        RH = R * H
+        x = x.reshape(R, D, T * B)
+        # input part of the pre-activations, all steps; the loop adds the recurrent part in place and leaves
+        # σ(r), σ(u) (torch: σ(z)) and tanh(candidate) in gate rows 0, 1, 2
+        pre = x.new_empty(T, 3, RH, B)
+        projection = torch.bmm(w_ih.transpose(1, 2), x).view(R, 3, H, T, B).permute(3, 1, 0, 2, 4)
+        torch.add(projection, b_ih.view(R, 3, H).transpose(0, 1)[None, :, :, :, None], out=pre.view(T, 3, R, H, B))
+        states = x.new_empty(T + 1, RH, B)
+        states[0] = 0
+        hs = states.unbind(0)
+        steps = (hs[:-1], hs[1:], pre[:, :2].reshape(T, 2 * RH, B).unbind(0), pre[:, 0].unbind(0),
+                 pre[:, 1].unbind(0), pre[:, 2].unbind(0))
         if cell == "tf1":
-            mm_g, mm_c = _HiddenMatmul(w_hh[..., :2 * H]), _HiddenMatmul(w_hh[..., 2 * H:])
-            ctx.matmuls = (mm_g, mm_c)
-            for t in range(T):
-                h = states[t]
-                mm_g(h, gi_g[:, :, t], gates[t]).sigmoid_()
-                torch.mul(gates[t, :, :H], h, out=extra[t])
-                mm_c(extra[t], gi_c[:, :, t], cand[t]).tanh_()
-                torch.lerp(cand[t], h, gates[t, :, H:], out=states[t + 1])
+            rec_g, rec_c = _Recurrence(w_hh[..., :2 * H], 2), _Recurrence(w_hh[..., 2 * H:], 1)
+            extra = x.new_empty(T, RH, B)  # r ⊙ h
+            for h, h1, g, r, u, c, rh in zip(*steps, extra.unbind(0)):
+                rec_g.forward_(h, g).sigmoid_()
+                torch.mul(r, h, out=rh)
+                rec_c.forward_(rh, c).tanh_()
+                torch.lerp(c, h, u, out=h1)
+            ctx.recurrences = (rec_g, rec_c)
         else:
-            mm = _HiddenMatmul(w_hh)
-            ctx.matmuls = (mm,)
-            gh = x.new_empty(R, 3 * H, B)
-            bias = b_hh[:, :, None]
-            for t in range(T):
-                h = states[t]
-                mm(h, bias, gh)
-                torch.add(gi_g[:, :, t], gh[:, :2 * H], out=gates[t]).sigmoid_()
-                extra[t].copy_(gh[:, 2 * H:])
-                torch.addcmul(gi_c[:, :, t], gates[t, :, :H], extra[t], out=cand[t]).tanh_()
-                torch.lerp(cand[t], h, gates[t, :, H:], out=states[t + 1])
-        ctx.cell = cell
-        ctx.save_for_backward(x, states, gates, cand, extra)
-        return states[1:]
+            rec = _Recurrence(w_hh, 3)
+            extra = b_hh.view(R, 3, H).transpose(0, 1).reshape(1, 3, RH, 1).expand(T, 3, RH, B).contiguous()
+            for h, h1, g, r, z, c, gh, gh_g, gh_c in zip(*steps, extra.view(T, 3 * RH, B).unbind(0),
+                                                          extra[:, :2].reshape(T, 2 * RH, B).unbind(0),
+                                                          extra[:, 2].unbind(0)):  # extra: U h + b_hh
+                rec.forward_(h, gh)
+                g.add_(gh_g).sigmoid_()
+                c.addcmul_(r, gh_c).tanh_()
+                torch.lerp(c, h, z, out=h1)
+            ctx.recurrences = (rec,)
+        ctx.cell, ctx.sequence = cell, sequence
+        ctx.save_for_backward(x, states, pre, extra)
+        if sequence:
+            return states[1:].view(T, R, H, B).permute(1, 2, 0, 3)
+        return states[T].view(R, H, B)
 
     @staticmethod
     def backward(ctx, grad_out):
-        x, states, gates, cand, extra = ctx.saved_tensors
-        T, R, H, B = grad_out.shape
-        d_gi = x.new_empty(R, 3 * H, T, B)  # gradients of the gate and candidate pre-activations
-        d_g, d_c = d_gi[:, :2 * H], d_gi[:, 2 * H:]
-        dh = torch.zeros_like(states[0])
+        x, states, pre, extra = ctx.saved_tensors
+        T, _, RH, B = pre.shape
+        R = x.shape[0]
+        prev, r, u, c = states[:-1], pre[:, 0], pre[:, 1], pre[:, 2]  # u is z for the torch cell
+        if ctx.sequence:
+            grads = grad_out.permute(2, 0, 1, 3).reshape(T, RH, B).unbind(0)
+            dh = torch.zeros_like(states[0])
+        else:
+            grads, dh = (None,) * T, grad_out.reshape(RH, B)
+        # factors independent of the incoming gradient dh, all steps at once: the gradient of the candidate
+        # pre-activation is dh ⊙ f_c, of the u/z pre-activation dh ⊙ f_u
+        f_c = (1 - u) * (1 - c * c)
+        f_u = (prev - c) * u * (1 - u)
+        d_pre = torch.empty_like(pre)  # gradients of the pre-activations (tf1) or of U h + b_hh (torch)
+        common = (grads, d_pre[:, 0].unbind(0), d_pre[:, 1].unbind(0), d_pre[:, 2].unbind(0), f_c.unbind(0),
+                  f_u.unbind(0), r.unbind(0), u.unbind(0))
         if ctx.cell == "tf1":
-            mm_g, mm_c = ctx.matmuls
-            for t in range(T - 1, -1, -1):
-                dh = dh + grad_out[t]
-                h, r, u, c = states[t], gates[t, :, :H], gates[t, :, H:], cand[t]
-                dg, dc = d_g[:, :, t], d_c[:, :, t]
-                dhu = dh * u
-                _tanh_backward(dh - dhu, c, grad_input=dc)
-                drh = mm_c.transposed(dc)
-                torch.mul(drh, h, out=dg[:, :H])
-                torch.mul(dh, h - c, out=dg[:, H:])
-                _sigmoid_backward(dg, gates[t], grad_input=dg)
-                dh = mm_g.transposed(dg, torch.addcmul(dhu, drh, r))
-            prev = _batched(states[:-1].permute(1, 2, 0, 3))
-            d_hh = torch.cat([torch.bmm(prev, _batched(d_g).transpose(1, 2)),
-                              torch.bmm(_batched(extra.permute(1, 2, 0, 3)), _batched(d_c).transpose(1, 2))], dim=-1)
+            rec_g, rec_c = ctx.recurrences
+            f_r = prev * r * (1 - r)  # gradient of the r pre-activation: d(r ⊙ h) ⊙ f_r
+            d_g = d_pre[:, :2].reshape(T, 2 * RH, B).unbind(0)
+            for grad, dr, du, dc, fc, fu, r_, u_, dg, fr in reversed(list(zip(*common, d_g, f_r.unbind(0)))):
+                if grad is not None:
+                    dh = dh + grad
+                torch.mul(dh, fc, out=dc)
+                drh = rec_c.backward(dc)  # gradient w.r.t. r ⊙ h
+                torch.mul(drh, fr, out=dr)
+                torch.mul(dh, fu, out=du)
+                dh = rec_g.backward(dg, torch.mul(dh, u_).addcmul_(drh, r_))
+            d_gi = _per_repeat(d_pre, R)  # (R, 3H, T·B)
+            H = d_gi.shape[1] // 3
+            prev_r = _per_repeat(prev, R)
+            d_hh = torch.cat([_weight_grad(d_gi[:, :2 * H], prev_r),
+                              _weight_grad(d_gi[:, 2 * H:], _per_repeat(extra, R))], dim=-1)
             d_bhh = None
         else:
-            (mm,) = ctx.matmuls
-            d_gh = x.new_empty(R, 3 * H, T, B)
-            for t in range(T - 1, -1, -1):
-                dh = dh + grad_out[t]
-                h, r, z, n = states[t], gates[t, :, :H], gates[t, :, H:], cand[t]
-                dg, dc, dgh = d_g[:, :, t], d_c[:, :, t], d_gh[:, :, t]
-                dhz = dh * z
-                _tanh_backward(dh - dhz, n, grad_input=dc)
-                torch.mul(dc, r, out=dgh[:, 2 * H:])
-                torch.mul(dc, extra[t], out=dg[:, :H])
-                torch.mul(dh, h - n, out=dg[:, H:])
-                _sigmoid_backward(dg, gates[t], grad_input=dg)
-                dgh[:, :2 * H] = dg
-                dh = mm.transposed(dgh, dhz)
-            prev = _batched(states[:-1].permute(1, 2, 0, 3))
-            d_hh = torch.bmm(prev, _batched(d_gh).transpose(1, 2))
-            d_bhh = d_gh.sum(dim=(2, 3))
-        d_ih = torch.bmm(_batched(x), _batched(d_gi).transpose(1, 2))
-        d_bih = d_gi.sum(dim=(2, 3))
-        return None, d_ih, d_bih, d_hh, d_bhh, None
+            (rec,) = ctx.recurrences
+            f_r = f_c * extra[:, 2] * r * (1 - r)  # gradient of the r pre-activation: dh ⊙ f_r
+            d_cand = torch.empty_like(c)  # gradient w.r.t. the candidate pre-activation
+            d_gh = d_pre.view(T, 3 * RH, B).unbind(0)
+            for grad, dr, dz, dgh_c, fc, fu, r_, z_, dgh, dc, fr in reversed(list(zip(
+                    *common, d_gh, d_cand.unbind(0), f_r.unbind(0)))):
+                if grad is not None:
+                    dh = dh + grad
+                torch.mul(dh, fc, out=dc)
+                torch.mul(dh, fr, out=dr)
+                torch.mul(dh, fu, out=dz)
+                torch.mul(dc, r_, out=dgh_c)
+                dh = rec.backward(dgh, torch.mul(dh, z_))
+            d_gh = _per_repeat(d_pre, R)  # (R, 3H, T·B)
+            H = d_gh.shape[1] // 3
+            d_hh = _weight_grad(d_gh, _per_repeat(prev, R))
+            d_bhh = d_gh.sum(-1)
+            d_gi = torch.cat([d_gh[:, :2 * H], _per_repeat(d_cand, R)], dim=1)
+        d_ih = _weight_grad(d_gi, x)
+        return None, d_ih, d_gi.sum(-1), d_hh, d_bhh, None, None
 
 
 @dataclass
@@ -199,13 +241,16 @@ class EnsembleGRU:
         params = [self.w_ih, self.b_ih, self.w_hh, self.w_out, self.b_out]
         return params + ([self.b_hh] if self.cell == "torch" else [])
 
-    def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
-        """``x (R, D, T, B) → (T, R, H, B)`` (all hidden states; the last is ``[-1]``)."""
-        return _GRUSequence.apply(x.contiguous(), self.w_ih, self.b_ih, self.w_hh, self.b_hh, self.cell)
+    def hidden_states(self, x: torch.Tensor, *, sequence: bool = True) -> torch.Tensor:
+        """``x (R, D, T, B) → (R, H, T, B)``, all hidden states; with ``sequence=False`` only the last,
+        ``(R, H, B)`` (cheaper backward). ``x`` may be a strided view (e.g. a slice of steps)."""
+        return _GRUSequence.apply(x, self.w_ih, self.b_ih, self.w_hh, self.b_hh, self.cell, sequence)
 
     def head(self, h: torch.Tensor) -> torch.Tensor:
-        """Linear head on hidden states ``(..., R, H, B) → (..., R, out, B)`` (one weight per repeat)."""
-        return torch.einsum("...rhb,rho->...rob", h, self.w_out) + self.b_out[..., None]
+        """Linear head on hidden states ``(R, H, ...) → (R, out, ...)`` (one weight per repeat)."""
+        R, H, *rest = h.shape
+        out = torch.baddbmm(self.b_out[:, :, None], self.w_out.transpose(1, 2), h.reshape(R, H, -1))
+        return out.view(R, -1, *rest)
 
 
 def _glorot(shape, fan_in, fan_out, generator):
@@ -239,8 +284,9 @@ def _init_one(seed, D, H, O, cell):
 
 
 def adam(params, lr: float = 1e-3):
-    """Adam with TensorFlow's defaults (β = 0.9, 0.999; ε = 1e-8). Element-wise, so repeats stay independent."""
-    return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, foreach=True)
+    """Adam with TensorFlow's defaults (β = 0.9, 0.999; ε = 1e-8). Element-wise, so repeats stay independent.
+    The fused kernel: one call per step instead of a dozen (≈ 3× faster for these few small tensors)."""
+    return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, fused=True)
 
 
 class BatchSampler:

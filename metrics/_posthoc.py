@@ -10,6 +10,7 @@ import contextlib
 import numpy as np
 import torch
 
+from tsbench.memory import retain_freed_memory
 from tsbench.metric import Metric
 from tsbench.seeding import derive_seed
 
@@ -36,7 +37,9 @@ def torch_threads(n: int | None):
 
 def gather(X: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """Rows ``index (R, B)`` of ``X (N, T, D)`` in the ensemble layout ``(R, D, T, B)``."""
-    return X[index].permute(0, 3, 2, 1).contiguous()
+    R, B = index.shape
+    rows = X.index_select(0, index.reshape(-1))  # faster than advanced indexing for whole rows
+    return rows.view(R, B, *X.shape[1:]).permute(0, 3, 2, 1).contiguous()
 
 
 def repeat_seeds(seed: int, what: str, repeats: int) -> list[int]:
@@ -51,6 +54,8 @@ def repeat_rngs(seed: int, what: str, repeats: int) -> list[np.random.Generator]
 def train(net: EnsembleGRU, sampler_step, iterations: int, lr: float = 1e-3) -> EnsembleGRU:
     """``iterations`` Adam steps on the summed per-repeat losses returned by ``sampler_step(net)``
     (a ``(R,)`` tensor); every repeat's parameters see only their own loss."""
+    if net.w_ih.device.type == "cpu":
+        retain_freed_memory()  # a step frees and re-allocates MBs of buffers: keep them instead of re-faulting
     opt = adam(net.parameters(), lr=lr)
     for _ in range(iterations):
         opt.zero_grad(set_to_none=True)

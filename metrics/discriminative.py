@@ -128,7 +128,7 @@ def discriminative_scores(real_train, real_test, synthetic, *, seed, repeats, pr
 
     def step(net):
         idx_real, idx_syn = real_batches.draw().T, syn_batches.draw().T  # (R, B) each
-        logits = net.head(net.hidden_states(gather(X, torch.cat([idx_real, idx_syn], dim=1)))[-1])[:, 0]
+        logits = net.head(net.hidden_states(gather(X, torch.cat([idx_real, idx_syn], dim=1)), sequence=False))[:, 0]
         b = idx_real.shape[1]
         loss_real = F.binary_cross_entropy_with_logits(logits[:, :b], torch.ones_like(logits[:, :b]),
                                                        reduction="none").mean(1)
@@ -139,7 +139,7 @@ def discriminative_scores(real_train, real_test, synthetic, *, seed, repeats, pr
     train(net, step, iterations)
 
     def says_real(cols):  # (R, n) booleans: probability of "real" above 0.5
-        return torch.sigmoid(net.head(net.hidden_states(gather(X, cols))[-1])[:, 0]) > 0.5
+        return torch.sigmoid(net.head(net.hidden_states(gather(X, cols), sequence=False))[:, 0]) > 0.5
 
     real_hits = evaluate(says_real, torch.from_numpy(np.stack([s[1] for s in real_splits])))
     syn_hits = ~evaluate(says_real, torch.from_numpy(np.stack([s[1] for s in syn_splits])))

@@ -111,19 +111,19 @@ def predictive_scores(real_test, synthetic, *, seed, repeats, protocol, iteratio
                            cell=cell)
     batches = BatchSampler([np.arange(n_syn)] * repeats, batch_size, repeat_rngs(seed, "ps-batch", repeats))
 
-    def predict(windows):  # (R, D, T, B) → predictions (T−1, R, n_out, B) and targets
+    def predict(windows):  # (R, D, T, B) → predictions (R, n_out, T−1, B) and targets
         hs = net.hidden_states(windows[:, inputs, :-1])
-        return torch.sigmoid(net.head(hs)), windows[:, targets, 1:].permute(2, 0, 1, 3)
+        return torch.sigmoid(net.head(hs)), windows[:, targets, 1:]
 
     def step(net):
         pred, target = predict(gather(X, batches.draw().T))
-        return (pred - target).abs().mean(dim=(0, 2, 3))
+        return (pred - target).abs().mean(dim=(1, 2, 3))
 
     train(net, step, iterations)
 
     def per_window_mae(cols):  # (R, n): each window's MAE over steps and target features
         pred, target = predict(gather(X, cols))
-        return (pred - target).abs().mean(dim=(0, 2))
+        return (pred - target).abs().mean(dim=(1, 2))
 
     real_cols = torch.from_numpy(n_syn + np.arange(n_real))[None].expand(repeats, n_real)
     return evaluate(per_window_mae, real_cols).mean(dim=1).double().numpy()

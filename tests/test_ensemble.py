@@ -24,17 +24,18 @@ def _double(net):
 def test_forward_matches_bruteforce_loop(cell, R, H):
     net = _double(EnsembleGRU.init(range(R), 4, H, 1, cell=cell))
     x = torch.rand(R, 4, 6, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    states = net.hidden_states(x).detach().numpy()  # (T, R, H, B)
+    states = net.hidden_states(x).detach().numpy()  # (R, H, T, B)
     for r in range(R):
         w_ih, b_ih, w_hh, b_hh, _, _ = params_of(net, r)
         for b in range(5):
             ref = gru_states(x[r, :, :, b].T.numpy(), w_ih, b_ih, w_hh, b_hh, cell)
-            np.testing.assert_allclose(states[:, r, :, b], ref, atol=1e-12)
+            np.testing.assert_allclose(states[r, :, :, b].T, ref, atol=1e-12)
 
 
 @pytest.mark.parametrize("cell", ["tf1", "torch"])
 @pytest.mark.parametrize("block", [True, False])
-def test_backward_matches_gradcheck(cell, block, monkeypatch):
+@pytest.mark.parametrize("sequence", [True, False])
+def test_backward_matches_gradcheck(cell, block, sequence, monkeypatch):
     from tsbench.metrics import _ensemble
 
     monkeypatch.setattr(_ensemble, "_BLOCK_DIAGONAL_MAX", 64 if block else 0)  # both hidden-matmul paths
@@ -47,7 +48,7 @@ def test_backward_matches_gradcheck(cell, block, monkeypatch):
 
     def f(*p):
         b_hh = p[3] if cell == "torch" else net.b_hh.detach()
-        return _GRUSequence.apply(x, p[0], p[1], p[2], b_hh, cell)
+        return _GRUSequence.apply(x, p[0], p[1], p[2], b_hh, cell, sequence)
 
     assert torch.autograd.gradcheck(f, params, eps=1e-6, atol=1e-7)
 
@@ -61,9 +62,9 @@ def test_torch_cell_equals_nn_gru():
         gru.bias_ih_l0.copy_(net.b_ih[0])
         gru.bias_hh_l0.copy_(net.b_hh[0])
         x = torch.rand(5, 9, 3, generator=torch.Generator().manual_seed(0))  # (B, T, D)
-        ours = net.hidden_states(x.permute(2, 1, 0)[None])[:, 0]  # (T, H, B)
+        ours = net.hidden_states(x.permute(2, 1, 0)[None])[0]  # (H, T, B)
         theirs = gru(x)[0]  # (B, T, H)
-    torch.testing.assert_close(ours.permute(2, 0, 1), theirs, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(ours.permute(2, 1, 0), theirs, atol=1e-6, rtol=1e-5)
 
 
 def test_tf1_init_matches_tensorflow_defaults():
@@ -88,7 +89,7 @@ def test_repeats_train_independently(cell):
         opt = adam(net.parameters())
         for x in data:
             opt.zero_grad()
-            y = net.head(net.hidden_states(x[cols])[-1])  # (R, 1, B)
+            y = net.head(net.hidden_states(x[cols], sequence=False))  # (R, 1, B)
             (y ** 2).mean(dim=(1, 2)).sum().backward()
             opt.step()
     for a, b in zip(nets[0].parameters(), nets[1].parameters()):
