@@ -71,6 +71,24 @@ def test_evaluate_real_against_itself_scores_lower_than_noise(windows, capsys):
     assert scores["real"] < scores["synthetic"] / 10
 
 
+def test_evaluate_in_two_worker_processes_gives_the_same_values(windows, capsys):
+    """Metrics computed in spawned workers (--jobs 2) give exactly the values of one after another."""
+    args = ["evaluate", "--real", str(windows["real"]), "--synthetic", str(windows["synthetic"]),
+            "-m", "discriminative", "-m", "predictive", "-m", "mmd", "--preset", "smoke", "--json"]
+    results = []
+    for jobs in ("1", "2"):
+        assert main([*args, "--jobs", jobs]) == 0
+        results.append(json.loads(capsys.readouterr().out)["results"])
+    assert [r["metric"] for r in results[0]][:3] == ["discriminative", "predictive", "mmd"]
+    assert results[0] == results[1]
+
+
+def test_evaluate_bad_jobs(windows, capsys):
+    err = one_line_error(capsys, "evaluate", "--real", str(windows["real"]), "--synthetic",
+                         str(windows["synthetic"]), "--jobs", "0")
+    assert "--jobs: expected a positive number" in err
+
+
 def test_evaluate_mismatched_seq_len(windows, capsys):
     err = one_line_error(capsys, "evaluate", "--real", str(windows["real"]), "--synthetic", str(windows["short"]))
     assert "(n, 24, 3)" in err and "(n, 12, 3)" in err

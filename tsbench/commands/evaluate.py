@@ -17,6 +17,8 @@ def register(sub) -> None:
     parser.add_argument("--preset", default="paper", choices=PRESETS,
                         help="metric settings (default paper: the protocol's full settings)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="metrics computed at once in worker processes, one thread each (same values)")
     parser.add_argument("--artefacts", default=None, help="folder for plots (default: none)")
     parser.add_argument("--json", action="store_true", help="print machine-readable results")
     parser.set_defaults(func=run)
@@ -29,10 +31,15 @@ def run(args) -> int:
     import numpy as np
 
     from ..data import load_windows_file
+    from ..errors import InputError
+    from ..evaluation import compute_metrics
     from ..runner.cells import MetricSpec
     from ..runner.grid import select_metrics
-    from ..seeding import derive_seed
     from ..validation import check_same_layout
+
+    if args.jobs < 1:
+        raise InputError("--jobs", expected="a positive number of worker processes", got=str(args.jobs),
+                         fix="use --jobs 1 (one after another) or more")
 
     real = load_windows_file(args.real)
     real_test = load_windows_file(args.real_test) if args.real_test else real
@@ -40,16 +47,15 @@ def run(args) -> int:
     check_same_layout(real, real_test)
     check_same_layout(real, synthetic)
     names, skipped = select_metrics(args.metric, args.protocol)
+    specs = [MetricSpec.build(d, preset=args.preset, protocol=args.protocol, repeats=args.repeats) for d in names]
+    computed = compute_metrics(specs, real, real_test, synthetic, seed=args.seed, jobs=args.jobs,
+                               artefact_root=Path(args.artefacts) if args.artefacts else None)
     results = []
-    for display in names:
-        spec = MetricSpec.build(display, preset=args.preset, protocol=args.protocol, repeats=args.repeats)
-        metric = spec.instantiate()
-        artefacts = Path(args.artefacts) / spec.name if args.artefacts else None
-        values = metric.compute(real, real_test, synthetic, seed=derive_seed(args.seed, spec.key),
-                                artefact_dir=artefacts)
+    for spec, values in zip(specs, computed):
+        metric_cls = type(spec.instantiate())
         for output, vals in values.items():
             results.append({"metric": spec.display if output == "value" else f"{spec.display}.{output}",
-                            "higher_is_better": type(metric).outputs.get(output), "version": type(metric).version,
+                            "higher_is_better": metric_cls.outputs.get(output), "version": metric_cls.version,
                             "protocol": args.protocol, "mean": float(np.mean(vals)),
                             "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else None,
                             "n": len(vals), "values": vals})
