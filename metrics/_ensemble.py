@@ -7,15 +7,15 @@ own initialisation (own seed), its own mini-batches and its own data split, and 
 trajectory they would follow alone. Only the arithmetic is shared, so 10 repeats cost about as much as one
 or two single runs.
 
-Layout: the batch axis is last so every per-step operation runs on contiguous ``(R, H, B)`` blocks: inputs
-are ``x (R, D, T, B)`` (repeat, feature, step, batch row), hidden states ``(T, R, H, B)``; column ``b`` of
-repeat ``r`` is an unrelated window of that repeat's own batch.
+Layout: the batch axis is last, so every per-step operation works on whole ``(rows, B)`` blocks: inputs are
+``x (R, D, T, B)`` (repeat, feature, step, batch row), hidden states come back as ``(R, H, T, B)``; column
+``b`` of repeat ``r`` is an unrelated window of that repeat's own batch.
 
 Speed: a GRU this small (hidden 2–16) is dominated by per-operation overhead, so the recurrence is a
-hand-written forward/backward (:class:`_GRUSequence`) rather than autograd through the loop: input
-projections for all steps are one matmul; the time loop does only the hidden matmul (block-diagonal over
-repeats when ``R·H`` is small, a batched matmul otherwise) and a few fused element-wise ops; weight
-gradients are accumulated after the loop in one batched matmul.
+hand-written forward/backward (:class:`_GRUSequence`) rather than autograd through the loop: the input
+projections of all steps are one batched matmul; a step is the recurrent matmul (one block-diagonal GEMM over
+all repeats when ``R·H`` is small, a batched matmul otherwise) and a few element-wise ops on contiguous
+blocks; weight gradients are batched matmuls after the loop (timings: ``tests/benchmarks``).
 
 Two cells (gate order ``r, z, n`` in the last axis of ``w_ih``/``w_hh``):
 
@@ -118,8 +118,8 @@ class _GRUSequence(torch.autograd.Function):
         pre = x.new_empty(T, 3, RH, B)
         projection = torch.bmm(w_ih.transpose(1, 2), x).view(R, 3, H, T, B).permute(3, 1, 0, 2, 4)
         torch.add(projection, b_ih.view(R, 3, H).transpose(0, 1)[None, :, :, :, None], out=pre.view(T, 3, R, H, B))
-        # buffers written step by step are zero-filled up front: one bulk first touch is far cheaper than
-        # faulting their pages in inside the loop (measured: ≈ 20 % of a training step)
+        # buffers written step by step are zero-filled up front: one bulk first touch instead of many small
+        # cold writes inside the loop
         states = x.new_zeros(T + 1, RH, B)
         hs = states.unbind(0)
         steps = (hs[:-1], hs[1:], pre[:, :2].reshape(T, 2 * RH, B).unbind(0), pre[:, 0].unbind(0),

@@ -33,6 +33,7 @@ def run(args) -> int:
     from ..data import load_windows_file
     from ..errors import InputError
     from ..evaluation import compute_metrics
+    from ..registry import metrics
     from ..runner.cells import MetricSpec
     from ..runner.grid import select_metrics
     from ..validation import check_same_layout
@@ -52,7 +53,7 @@ def run(args) -> int:
                                artefact_root=Path(args.artefacts) if args.artefacts else None)
     results = []
     for spec, values in zip(specs, computed):
-        metric_cls = type(spec.instantiate())
+        metric_cls = metrics.get(spec.name)
         for output, vals in values.items():
             results.append({"metric": spec.display if output == "value" else f"{spec.display}.{output}",
                             "higher_is_better": metric_cls.outputs.get(output), "version": metric_cls.version,
