@@ -91,3 +91,11 @@ class PosthocScore(Metric):
         self.batch_size = batch_size
         self.cell = cell
         self.threads = threads
+
+    def _check_params(self) -> None:
+        """Positive integers where set (a bad value fails the metric with a one-line error)."""
+        from tsbench.validation import check_positive_int
+
+        for name in ("repeats", "iterations", "hidden", "batch_size"):
+            if getattr(self, name) is not None:
+                check_positive_int(getattr(self, name), what=f"{self.name} {name}")

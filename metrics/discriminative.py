@@ -97,6 +97,7 @@ class DiscriminativeScore(PosthocScore):
     }
 
     def _compute(self, real_train, real_test, synthetic, *, seed, artefact_dir: Path | None):
+        self._check_params()
         protocol = get_protocol(self.protocol).name
         with torch_threads(self.threads):
             scores = discriminative_scores(

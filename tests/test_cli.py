@@ -166,3 +166,15 @@ def test_metrics_undefined_under_a_protocol(tmp_path, capsys):
     assert "expected a protocol it is defined under (tsbench)" in err
     assert main([*base, "-m", "m*"]) == 0
     assert "skipped memorisation: not defined under --protocol timegan2019" in capsys.readouterr().out
+
+
+def test_user_errors_survive_pickling():
+    """Errors raised in worker processes (evaluate --jobs, parallel metrics) reach the parent intact."""
+    import pickle
+
+    from tsbench.errors import CellFailure, InputError, UnknownNameError
+
+    for error in (InputError("--jobs", expected="a positive number", got="0", fix="use 1"),
+                  UnknownNameError("metric", "mdd_x", ["mdd"], ["mdd", "mmd"]), CellFailure("diverged")):
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error) and vars(copy) == vars(error)

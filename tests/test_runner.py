@@ -1,6 +1,7 @@
 """The resumable runner: caching, resume after SIGKILL, failures, lock, --force, --jobs."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -115,6 +116,34 @@ def test_jobs_two_gives_the_same_records(tmp_path):
     summary = run_grid(cells, tmp_path / "b", jobs=2, progress=False)
     assert not summary.failures
     pd.testing.assert_frame_equal(stable(load_records(tmp_path / "a")), stable(load_records(tmp_path / "b")))
+
+
+def test_one_cell_with_jobs_two_computes_its_metrics_in_parallel_with_the_same_records(tmp_path):
+    """A grid with fewer pending cells than --jobs gives the spare cores to the cells' metrics (one worker
+    process per metric); the records are those of the sequential run."""
+    cells = plan_cells(["sines"], ["gaussian"], ["discriminative", "predictive", "mmd"], seeds=1, preset="smoke",
+                       protocol="timegan2019")
+    run_grid(cells, tmp_path / "a", jobs=1, progress=False)
+    summary = run_grid(cells, tmp_path / "b", jobs=2, progress=False)
+    assert not summary.failures
+    a, b = stable(load_records(tmp_path / "a")), stable(load_records(tmp_path / "b"))
+    assert set(a["metric"]) >= {"discriminative", "predictive", "mmd"}
+    pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])  # one after another; at once in worker processes
+def test_a_failing_metric_is_recorded_and_the_others_kept(tmp_path, jobs):
+    cells = plan_cells(["sines"], ["gaussian"], ["predictive[batch_size=0]", "mmd"], seeds=1, preset="smoke",
+                       protocol="tsbench")
+    summary = run_grid(cells, tmp_path, jobs=jobs, progress=False)
+    [outcome] = summary.failures
+    assert outcome.failed_metrics == ["predictive[batch_size=0]"]
+    folder = tmp_path / "cells" / cells[0].cell_id / "metrics"
+    failure = json.loads(next(folder.glob("predictive-*.failed.json")).read_text())
+    assert failure["error"] == "InputError: predictive batch_size: expected a positive integer, got 0. pass predictive batch_size ≥ 1"
+    assert next(folder.glob("mmd-*.json")).exists()
+    records = load_records(tmp_path)
+    assert set(records.loc[records["status"] == "done", "metric"]) >= {"mmd"}
 
 
 def test_sigkill_midway_then_resume_gives_the_uninterrupted_records(tmp_path):

@@ -22,6 +22,17 @@ class TsbenchError(Exception):
 
     exit_code = 2
 
+    def __reduce__(self):
+        """Picklable whatever a subclass's ``__init__`` takes, so errors cross process boundaries intact."""
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls, args, state):
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class InputError(TsbenchError, ValueError):
     """Bad data, parameters or command-line input."""

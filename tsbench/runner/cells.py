@@ -85,6 +85,7 @@ class CellSpec:
     dataset_id: dict = field(default_factory=dict)
     generator_version: str = ""
     timeout: float | None = None  # seconds; not part of the identity
+    metric_jobs: int = 1  # metrics computed at once in worker processes; not part of the identity
 
     @property
     def label(self) -> str:

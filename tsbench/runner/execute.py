@@ -116,11 +116,9 @@ def run_cell(cell: CellSpec, out: str, *, force: bool = False, progress=None) ->
         else:
             samples = _train_and_sample(cell, split, folder, progress)
             outcome.trained = True
-        for metric in cell.metrics:
-            if (folder / "metrics" / f"{metric.key}.json").exists():
-                continue
-            deadline.check()
-            if not _run_metric(cell, metric, split, samples, folder):
+        pending = [m for m in cell.metrics if not (folder / "metrics" / f"{m.key}.json").exists()]
+        for metric, ok in _run_metrics(cell, pending, split, samples, folder, deadline):
+            if not ok:
                 outcome.failed_metrics.append(metric.display)
         (folder / "failed.json").unlink(missing_ok=True)
         if outcome.failed_metrics:
@@ -184,25 +182,58 @@ def _train_and_sample(cell: CellSpec, split, folder: Path, progress):
     return samples
 
 
-def _run_metric(cell: CellSpec, metric: MetricSpec, split, samples, folder: Path) -> bool:
+def _run_metrics(cell: CellSpec, pending: list[MetricSpec], split, samples, folder: Path, deadline):
+    """Compute and record each pending metric; yields ``(metric, ok)`` in order. With ``cell.metric_jobs > 1``
+    they are computed at once in worker processes (same values: each metric has its own seed)."""
+    from ..evaluation import MetricWorkers, timed_compute
+
+    def artefacts(metric):
+        return folder / "artefacts" / metric.name
+
+    jobs = min(cell.metric_jobs, len(pending))
+    if jobs <= 1:
+        for metric in pending:
+            deadline.check()
+            try:
+                result = timed_compute(metric, split.train, split.test, samples, seed=cell.metric_seed(metric),
+                                       artefact_dir=artefacts(metric))
+            except Exception as exc:
+                yield metric, _record_metric(metric, folder, error=exc)
+            else:
+                yield metric, _record_metric(metric, folder, result=result)
+        return
+    deadline.check()
+    with MetricWorkers(jobs, split.train, split.test, samples) as workers:
+        futures = [(m, workers.submit(m, cell.metric_seed(m), artefacts(m))) for m in pending]
+        for metric, future in futures:
+            try:
+                result = future.result()
+            except Exception as exc:
+                yield metric, _record_metric(metric, folder, error=exc)
+            else:
+                yield metric, _record_metric(metric, folder, result=result)
+
+
+def _record_metric(metric: MetricSpec, folder: Path, *, result=None, error: BaseException | None = None) -> bool:
+    """Write the metric's result file (or its failure file); returns whether it succeeded."""
     target = folder / "metrics" / f"{metric.key}.json"
     failed = folder / "metrics" / f"{metric.key}.failed.json"
-    start = time.perf_counter()
-    try:
-        instance = metric.instantiate()
-        values = instance.compute(split.train, split.test, samples, seed=cell.metric_seed(metric),
-                                  artefact_dir=folder / "artefacts" / metric.name)
+    if error is None:
+        values, seconds = result
         bad = [k for k, v in values.items() if not np.all(np.isfinite(v))]
         if bad:
-            raise TsbenchError(f"{metric.display} returned non-finite values for {', '.join(bad)}")
-    except Exception as exc:
+            error = TsbenchError(f"{metric.display} returned non-finite values for {', '.join(bad)}")
+    if error is not None:
+        trace = "".join(traceback.format_exception(error))
         atomic_write_json(failed, {"metric": metric.display, "metric_name": metric.name, "key": metric.key,
-                                   "error": _error_text(exc), "traceback": traceback.format_exc()})
+                                   "error": _error_text(error), "traceback": trace})
         return False
-    cls = type(instance)
+    from ..registry import metrics
+
+    cls = metrics.get(metric.name)
     atomic_write_json(target, {"metric": metric.display, "metric_name": metric.name, "key": metric.key,
                                "params": metric.params, "version": cls.version, "outputs": cls.outputs,
-                               "values": values, "metric_s": time.perf_counter() - start})
+                               "values": values, "metric_s": seconds})
     failed.unlink(missing_ok=True)
     return True
 

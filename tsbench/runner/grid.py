@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import InputError
@@ -94,7 +94,10 @@ def run_grid(cells: list[CellSpec], out: str | Path, *, jobs: int = 1, executor=
         todo = [c for c in cells if c.cell_id in force_ids or not is_complete(store, c)]
         summary.cached = len(cells) - len(todo)
         if executor is None:
-            executor = (ProcessExecutor(jobs) if jobs > 1
+            workers = min(jobs, max(1, len(todo)))
+            if jobs // workers > 1:  # fewer pending cells than --jobs: spare cores compute a cell's metrics at once
+                todo = [replace(c, metric_jobs=jobs // workers) for c in todo]
+            executor = (ProcessExecutor(workers) if workers > 1
                         else InProcessExecutor(_training_bar if show else None))
         bar = _bar(total=len(cells), initial=summary.cached, desc="cells", disable=not show)
         try:
