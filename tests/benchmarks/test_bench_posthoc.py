@@ -31,3 +31,22 @@ def test_ds_plus_ps_sines_timegan2019(benchmark, jobs):
     assert len(ds) == len(ps) == 10
     benchmark.extra_info.update(ds_mean=float(np.mean(ds)), ps_mean=float(np.mean(ps)),
                                 ratio_to_tf=TF_REFERENCE_S / benchmark.stats.stats.median)
+
+
+@pytest.mark.benchmark
+def test_one_sines_cell_timegan2019_run_jobs_two(benchmark, tmp_path):
+    """The same work as a runner cell: `tsbench run -g real -d sines -m discriminative -m predictive
+    --protocol timegan2019 --preset paper --jobs 2` (data, samples, both metrics and the records; the one
+    pending cell gets both cores for its metrics)."""
+    from tsbench.runner.grid import plan_cells, run_grid
+
+    cells = plan_cells(["sines"], ["real"], ["discriminative", "predictive"], seeds=1, preset="paper",
+                       protocol="timegan2019")
+    rounds = iter(range(100))
+
+    def run():
+        summary = run_grid(cells, tmp_path / str(next(rounds)), jobs=2, progress=False)
+        assert not summary.failures
+
+    benchmark.pedantic(run, rounds=3, iterations=1)
+    benchmark.extra_info["ratio_to_tf"] = TF_REFERENCE_S / benchmark.stats.stats.median
