@@ -179,3 +179,16 @@ def test_records_schema(tmp_path):
     assert set(records["protocol"]) == {"timegan2019@1"} and set(records["split"]) == {"all"}
     row = records.iloc[0]
     assert row["n_train"] == row["n_test"] and np.isfinite(row["value"])
+
+
+def test_cli_leaves_the_local_executor_to_run_grid():
+    """`tsbench run --jobs N` lets run_grid size the pool (and give spare cores to metrics); an explicit
+    --executor process keeps one process per job."""
+    from argparse import Namespace
+
+    from tsbench.commands.run import _executor
+    from tsbench.runner.executors import ProcessExecutor
+
+    assert _executor(Namespace(executor=None, jobs=2, threads=None)) is None
+    explicit = _executor(Namespace(executor="process", jobs=2, threads=None))
+    assert isinstance(explicit, ProcessExecutor) and explicit.jobs == 2

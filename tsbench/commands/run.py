@@ -45,14 +45,17 @@ def add_dask_arguments(parser) -> None:
 def register(sub) -> None:
     parser = sub.add_parser("run", help="run a benchmark grid (resumes finished cells)")
     add_grid_arguments(parser)
-    parser.add_argument("--jobs", type=int, default=1, help="cells run in parallel worker processes")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="worker processes: cells run in parallel; with fewer pending cells than jobs, the "
+                             "spare processes compute each cell's metrics at once")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads per job (default: 1 with --jobs > 1, else torch's default)")
     parser.add_argument("--out", default="tsbench-runs", help="results folder (default ./tsbench-runs)")
     parser.add_argument("--force", action="append", default=[], metavar="PATTERN",
                         help="re-run cells matching PATTERN (cell id prefix, generator, or dataset/generator/seed)")
     parser.add_argument("--executor", default=None, choices=("inprocess", "process", "dask"),
-                        help="where cells run (default: process pool when --jobs > 1, else in-process)")
+                        help="where cells run (default: a process pool when --jobs > 1, in-process for one job "
+                             "or a single pending cell)")
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds per cell; a cell past it is recorded as 'timeout' (checked at progress reports)")
     parser.add_argument("--data-dir", default=None, help="folder with local copies of the dataset files")
@@ -90,8 +93,8 @@ def run(args) -> int:
 
         set_threads(check_positive_int(args.threads, what="--threads"))
     executor = _executor(args)
-    summary = run_grid(cells, args.out, jobs=args.jobs, executor=executor, force=args.force,
-                       progress=False if args.no_progress else None)
+    summary = run_grid(cells, args.out, jobs=args.jobs, executor=executor, threads_per_job=args.threads,
+                       force=args.force, progress=False if args.no_progress else None)
     print(f"{len(cells)} cells: {summary.cached} already done, {summary.trained} trained, "
           f"{len(summary.outcomes) - len(summary.failures)} finished, {len(summary.failures)} failed "
           f"→ records in {args.out} (`tsbench table --out {args.out}`)")
@@ -101,9 +104,11 @@ def run(args) -> int:
 
 
 def _executor(args):
+    """The executor asked for; None lets ``run_grid`` choose from ``--jobs`` (in-process or a process pool,
+    with spare cores given to the cells' metrics when fewer cells than jobs are pending)."""
     from ..runner.executors import InProcessExecutor, ProcessExecutor
 
-    if args.executor == "process" or (args.executor is None and args.jobs > 1):
+    if args.executor == "process":
         return ProcessExecutor(args.jobs, threads_per_job=args.threads or 1)
     if args.executor == "inprocess":
         return InProcessExecutor()

@@ -79,9 +79,14 @@ def matches_force(cell: CellSpec, patterns: list[str]) -> bool:
                for p in patterns)
 
 
-def run_grid(cells: list[CellSpec], out: str | Path, *, jobs: int = 1, executor=None, force: list[str] = (),
-             progress: bool | None = None) -> RunSummary:
-    """Run ``cells`` into ``out``; returns the summary (failures included, never raised)."""
+def run_grid(cells: list[CellSpec], out: str | Path, *, jobs: int = 1, executor=None,
+             threads_per_job: int | None = None, force: list[str] = (), progress: bool | None = None) -> RunSummary:
+    """Run ``cells`` into ``out``; returns the summary (failures included, never raised).
+
+    Without an ``executor``: in this process for ``jobs == 1``, else a pool of ``min(jobs, pending cells)``
+    worker processes (``threads_per_job`` torch threads each, default 1); when fewer cells than ``jobs`` are
+    pending, each cell computes its metrics in ``jobs // workers`` processes at once.
+    """
     from .executors import InProcessExecutor, ProcessExecutor
 
     jobs = check_positive_int(jobs, what="--jobs")
@@ -97,7 +102,7 @@ def run_grid(cells: list[CellSpec], out: str | Path, *, jobs: int = 1, executor=
             workers = min(jobs, max(1, len(todo)))
             if jobs // workers > 1:  # fewer pending cells than --jobs: spare cores compute a cell's metrics at once
                 todo = [replace(c, metric_jobs=jobs // workers) for c in todo]
-            executor = (ProcessExecutor(workers) if workers > 1
+            executor = (ProcessExecutor(workers, threads_per_job=threads_per_job or 1) if workers > 1
                         else InProcessExecutor(_training_bar if show else None))
         bar = _bar(total=len(cells), initial=summary.cached, desc="cells", disable=not show)
         try:
