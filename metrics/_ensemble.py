@@ -102,7 +102,7 @@ class _GRUSequence(torch.autograd.Function):
     is one contiguous 2-D block (rows gate, repeat, unit; the batch in the columns), ready for the recurrent
     GEMM and cache- and TLB-friendly for the element-wise work. The input projection of all steps is one
     batched matmul; the loop adds the recurrent part in place. All per-step views are made before the loop
-    (``unbind``), so a step costs six tensor operations forward and seven backward; the derivative factors
+    (``unbind``), so a step costs six tensor operations forward and at most seven backward; the derivative factors
     that do not depend on the incoming gradient (``σ'``, ``tanh'`` and the products they enter) are
     computed for all steps at once, and the weight gradients are batched matmuls after the loop.
     """
@@ -290,7 +290,7 @@ def _init_one(seed, D, H, O, cell):
 
 def adam(params, lr: float = 1e-3):
     """Adam with TensorFlow's defaults (β = 0.9, 0.999; ε = 1e-8). Element-wise, so repeats stay independent.
-    The fused kernel: one call per step instead of a dozen (≈ 3× faster for these few small tensors)."""
+    The fused kernel: one call per step instead of a dozen small ones."""
     return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, fused=True)
 
 

@@ -140,7 +140,8 @@ def test_a_failing_metric_is_recorded_and_the_others_kept(tmp_path, jobs):
     assert outcome.failed_metrics == ["predictive[batch_size=0]"]
     folder = tmp_path / "cells" / cells[0].cell_id / "metrics"
     failure = json.loads(next(folder.glob("predictive-*.failed.json")).read_text())
-    assert failure["error"] == "InputError: predictive batch_size: expected a positive integer, got 0. pass predictive batch_size ≥ 1"
+    assert failure["error"] == ("InputError: predictive batch_size: expected a positive integer, got 0. "
+                                "pass predictive batch_size ≥ 1")
     assert next(folder.glob("mmd-*.json")).exists()
     records = load_records(tmp_path)
     assert set(records.loc[records["status"] == "done", "metric"]) >= {"mmd"}

@@ -190,28 +190,25 @@ def _run_metrics(cell: CellSpec, pending: list[MetricSpec], split, samples, fold
     def artefacts(metric):
         return folder / "artefacts" / metric.name
 
+    def settle(metric, result) -> bool:  # result: a callable returning (values, seconds), or raising
+        try:
+            computed = result()
+        except Exception as exc:
+            return _record_metric(metric, folder, error=exc)
+        return _record_metric(metric, folder, result=computed)
+
     jobs = min(cell.metric_jobs, len(pending))
     if jobs <= 1:
         for metric in pending:
             deadline.check()
-            try:
-                result = timed_compute(metric, split.train, split.test, samples, seed=cell.metric_seed(metric),
-                                       artefact_dir=artefacts(metric))
-            except Exception as exc:
-                yield metric, _record_metric(metric, folder, error=exc)
-            else:
-                yield metric, _record_metric(metric, folder, result=result)
+            yield metric, settle(metric, lambda m=metric: timed_compute(
+                m, split.train, split.test, samples, seed=cell.metric_seed(m), artefact_dir=artefacts(m)))
         return
     deadline.check()
     with MetricWorkers(jobs, split.train, split.test, samples) as workers:
         futures = [(m, workers.submit(m, cell.metric_seed(m), artefacts(m))) for m in pending]
         for metric, future in futures:
-            try:
-                result = future.result()
-            except Exception as exc:
-                yield metric, _record_metric(metric, folder, error=exc)
-            else:
-                yield metric, _record_metric(metric, folder, result=result)
+            yield metric, settle(metric, future.result)
 
 
 def _record_metric(metric: MetricSpec, folder: Path, *, result=None, error: BaseException | None = None) -> bool:
