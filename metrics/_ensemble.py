@@ -4,8 +4,8 @@ The post-hoc metrics (discriminative and predictive score) train the same tiny G
 Here all repeats are one model whose parameters carry a leading repeat axis ``R``; every repeat has its
 own initialisation (own seed), its own mini-batches and its own data split, and because the loss is the
 *sum* of the per-repeat losses and Adam is element-wise, each repeat's parameters follow exactly the
-trajectory they would follow alone. Only the arithmetic is shared, so 10 repeats cost about as much as one
-or two single runs.
+trajectory they would follow alone. Only the arithmetic is shared: the per-operation overhead, which
+dominates GRUs this small, is paid once for all repeats instead of once per repeat.
 
 Layout: the batch axis is last, so every per-step operation works on whole ``(rows, B)`` blocks: inputs are
 ``x (R, D, T, B)`` (repeat, feature, step, batch row), hidden states come back as ``(R, H, T, B)``; column
