@@ -155,6 +155,7 @@ class _GRUSequence(torch.autograd.Function):
         x, states, pre, extra = ctx.saved_tensors
         T, _, RH, B = pre.shape
         R = x.shape[0]
+        H = RH // R
         prev, r, u, c = states[:-1], pre[:, 0], pre[:, 1], pre[:, 2]  # u is z for the torch cell
         # dh: gradient w.r.t. the step's output h_{t+1}; incoming[t]: the outputs' own gradient for h_t,
         # added while forming the gradient w.r.t. h_t (none for h_0, whose gradient is never formed)
@@ -185,9 +186,7 @@ class _GRUSequence(torch.autograd.Function):
                     direct = torch.mul(dh, u_) if grad is None else torch.addcmul(grad, dh, u_)
                     dh = rec_g.backward(dg, direct.addcmul_(drh, r_))
             d_gi = _per_repeat(d_pre, R)  # (R, 3H, T·B)
-            H = d_gi.shape[1] // 3
-            prev_r = _per_repeat(prev, R)
-            d_hh = torch.cat([_weight_grad(d_gi[:, :2 * H], prev_r),
+            d_hh = torch.cat([_weight_grad(d_gi[:, :2 * H], _per_repeat(prev, R)),
                               _weight_grad(d_gi[:, 2 * H:], _per_repeat(extra, R))], dim=-1)
             d_bhh = None
         else:
@@ -205,7 +204,6 @@ class _GRUSequence(torch.autograd.Function):
                 if t:
                     dh = rec.backward(dgh, torch.mul(dh, z_) if grad is None else torch.addcmul(grad, dh, z_))
             d_gh = _per_repeat(d_pre, R)  # (R, 3H, T·B)
-            H = d_gh.shape[1] // 3
             d_hh = _weight_grad(d_gh, _per_repeat(prev, R))
             d_bhh = d_gh.sum(-1)
             d_gi = torch.cat([d_gh[:, :2 * H], _per_repeat(d_cand, R)], dim=1)

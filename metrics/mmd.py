@@ -40,6 +40,9 @@ from tsbench.seeding import derive_seed
 
 #: points used to estimate the median pairwise distance
 MEDIAN_MAX_POINTS = 1000
+_GRETTON2012 = {"authors": "Gretton, Borgwardt, Rasch, Schölkopf, Smola", "year": 2012,
+                "venue": "Journal of Machine Learning Research 13", "citation_key": "gretton2012",
+                "url": "https://jmlr.org/papers/v13/gretton12a.html"}
 
 
 def median_sq_distance(Z: np.ndarray, *, rng: np.random.Generator, max_points: int = MEDIAN_MAX_POINTS) -> float:
@@ -162,9 +165,7 @@ class MMD(Metric):
     scales: ClassVar[tuple[float, ...]] = (1.0,)
     card = Card(
         title="Maximum mean discrepancy (unbiased MMD², RBF kernel, median heuristic)",
-        authors="Gretton, Borgwardt, Rasch, Schölkopf, Smola", year=2012,
-        venue="Journal of Machine Learning Research 13", citation_key="gretton2012",
-        url="https://jmlr.org/papers/v13/gretton12a.html",
+        **_GRETTON2012,
         faithful=("unbiased MMD²_u estimator (Gretton et al. 2012, Lemma 6)",
                   "permutation test p = (1 + #{b: MMD²_b ≥ observed}) / (B + 1)",
                   "median heuristic bandwidth (Gretton et al. 2012, Sec. 8)"),
@@ -197,7 +198,6 @@ class MMD(Metric):
         return resolve_device(self.device)
 
     def _compute(self, real_train, real_test, synthetic, *, seed: int, artefact_dir: Path | None) -> MetricResult:
-        self._check_params()
         real = real_test.reshape(len(real_test), -1)
         fake = synthetic.reshape(len(synthetic), -1)
         size = self.subset_size
@@ -234,9 +234,7 @@ class MultiBandwidthMMD(MMD):
     scales: ClassVar[tuple[float, ...]] = (0.25, 0.5, 1.0, 2.0, 4.0)
     card = Card(
         title="Multi-bandwidth MMD (unbiased MMD², sum of RBF kernels)",
-        authors="Gretton, Borgwardt, Rasch, Schölkopf, Smola", year=2012,
-        venue="Journal of Machine Learning Research 13", citation_key="gretton2012",
-        url="https://jmlr.org/papers/v13/gretton12a.html",
+        **_GRETTON2012,
         faithful=("unbiased MMD²_u estimator (Gretton et al. 2012, Lemma 6)",
                   "permutation test p = (1 + #{b: MMD²_b ≥ observed}) / (B + 1)"),
         adapted=("kernel k = Σ_{s ∈ {0.25, 0.5, 1, 2, 4}} exp(−d²/(2 s² σ²)), σ² = median squared pairwise "

@@ -91,7 +91,6 @@ class PredictiveScore(PosthocScore):
     }
 
     def _compute(self, real_train, real_test, synthetic, *, seed, artefact_dir: Path | None):
-        self._check_params()
         protocol = get_protocol(self.protocol).name
         with torch_threads(self.threads):
             scores = predictive_scores(

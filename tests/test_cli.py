@@ -86,7 +86,7 @@ def test_evaluate_in_two_worker_processes_gives_the_same_values(windows, capsys)
 def test_evaluate_bad_jobs(windows, capsys):
     err = one_line_error(capsys, "evaluate", "--real", str(windows["real"]), "--synthetic",
                          str(windows["synthetic"]), "--jobs", "0")
-    assert "--jobs: expected a positive number" in err
+    assert "--jobs: expected a positive integer" in err
 
 
 def test_evaluate_mismatched_seq_len(windows, capsys):

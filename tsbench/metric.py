@@ -50,7 +50,8 @@ class Metric(BaseEstimator):
 
     def compute(self, real_train, real_test, synthetic, *, seed: int,
                 artefact_dir: str | Path | None = None) -> MetricResult:
-        """Validate the inputs, then :meth:`_compute`; returns ``{output: [float per repeat]}``."""
+        """Validate the parameters and the inputs, then :meth:`_compute`; returns ``{output: [float per repeat]}``."""
+        self._check_params()
         real_train = check_windows(real_train, what="real_train")
         real_test = check_windows(real_test, what="real_test")
         synthetic = check_windows(synthetic, what="synthetic")
@@ -61,6 +62,9 @@ class Metric(BaseEstimator):
         result = self._compute(real_train, real_test, synthetic, seed=int(seed),
                                artefact_dir=Path(artefact_dir) if artefact_dir else None)
         return {key: [float(v) for v in np.atleast_1d(values)] for key, values in result.items()}
+
+    def _check_params(self) -> None:
+        """Raise :class:`~tsbench.errors.InputError` for a bad parameter (called first by :meth:`compute`)."""
 
     def _compute(self, real_train: np.ndarray, real_test: np.ndarray, synthetic: np.ndarray, *, seed: int,
                  artefact_dir: Path | None) -> MetricResult:

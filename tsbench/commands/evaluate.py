@@ -31,16 +31,13 @@ def run(args) -> int:
     import numpy as np
 
     from ..data import load_windows_file
-    from ..errors import InputError
     from ..evaluation import compute_metrics
     from ..registry import metrics
     from ..runner.cells import MetricSpec
     from ..runner.grid import select_metrics
-    from ..validation import check_same_layout
+    from ..validation import check_positive_int, check_same_layout
 
-    if args.jobs < 1:
-        raise InputError("--jobs", expected="a positive number of worker processes", got=str(args.jobs),
-                         fix="use --jobs 1 (one after another) or more")
+    jobs = check_positive_int(args.jobs, what="--jobs")
 
     real = load_windows_file(args.real)
     real_test = load_windows_file(args.real_test) if args.real_test else real
@@ -49,7 +46,7 @@ def run(args) -> int:
     check_same_layout(real, synthetic)
     names, skipped = select_metrics(args.metric, args.protocol)
     specs = [MetricSpec.build(d, preset=args.preset, protocol=args.protocol, repeats=args.repeats) for d in names]
-    computed = compute_metrics(specs, real, real_test, synthetic, seed=args.seed, jobs=args.jobs,
+    computed = compute_metrics(specs, real, real_test, synthetic, seed=args.seed, jobs=jobs,
                                artefact_root=Path(args.artefacts) if args.artefacts else None)
     results = []
     for spec, values in zip(specs, computed):
