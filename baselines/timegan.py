@@ -165,12 +165,12 @@ class TimeGAN(TorchGenerator):
             "variable-length sequences (the reference's T feed) are not supported: all windows have the same length",
             "randomness from explicit seeded generators instead of NumPy's global state",
             "amp=True (CUDA only) autocasts the dense layers and losses to bfloat16; the GRU core stays float32",
-            "quick preset: paper architecture but 600 steps per phase (a CPU budget of ≈ 2 min per Sines cell, "
-            "not the paper's 50 000); smoke preset: a tiny network for tests",
+            "quick preset: paper architecture but 600 steps per phase (a CPU budget: fit median 99.5 s per Sines "
+            "cell in the committed quick run, not the paper's 50 000 steps); smoke preset: a tiny network for tests",
         ),
     )
     #: smoke: seconds, for tests. quick: NOT the paper's budget — the paper's architecture with 600 steps per
-    #: phase (≈ 18 s pre-training + 600 joint iterations × ≈ 0.14 s CPU ≈ 2 min per Sines cell on an idle core).
+    #: phase (fit: median 99.5 s per Sines cell in the committed quick run, results/README.md).
     #: Measured (``tsbench run -g timegan -g gaussian -d sines -m mmd --preset quick --seeds 2 --threads 1``,
     #: 2 shared, heavily loaded cores): fit 218–320 s wall; MMD² 0.064 ± 0.010 vs 0.020 ± 0.001 for the
     #: Gaussian null — at this budget TimeGAN does NOT beat it. A seed-0 scan (MMD² every 250 joint steps)

@@ -23,9 +23,10 @@ EVAL_CHUNK = 2048  # windows per repeat evaluated at once (bounds memory on Ener
 def torch_threads(n: int | None):
     """Run with ``n`` torch intra-op threads (restored afterwards; ``None`` leaves the setting alone).
 
-    These GRUs are a long chain of tiny operations, which extra threads only slow down (thread wake-ups
-    per op). Measured on the shared 2-core CI machine (load ≈ 7), one training step of a 10-repeat DS
-    ensemble: 4.4 ms with 1 thread vs 26–45 ms with 2."""
+    The post-hoc scores default to one thread: the runner's and ``evaluate``'s workers get one core each, and
+    these GRUs are a long chain of small operations that a second thread does not reliably speed up. On
+    the idle 2-core VM (``tests/benchmarks/test_bench_posthoc.py::test_training_steps``, three runs), a
+    10-repeat discriminator step took 5.4 / 7.1 / 5.7 ms on one thread and 4.7 / 4.1 / 6.7 ms on two."""
     before = torch.get_num_threads()
     if n:
         torch.set_num_threads(int(n))

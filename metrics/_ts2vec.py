@@ -147,8 +147,8 @@ def hierarchical_contrastive_loss(z1, z2, alpha: float = 0.5, temporal_unit: int
 # training -----------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _single_thread():
-    """Batches of 8 short windows gain nothing from intra-op threads and lose up to 7× on a busy machine
-    (measured on 2 shared cores); the previous thread count is restored afterwards."""
+    """One intra-op thread for batches of 8 short windows, which are too small to split across threads; the
+    previous thread count is restored afterwards."""
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

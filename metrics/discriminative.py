@@ -52,7 +52,7 @@ class DiscriminativeScore(PosthocScore):
     iterations : int or None — Adam steps per classifier (None: 2000, as the reference code).
     hidden : int or None — GRU units (None: :func:`discriminator_hidden`).
     batch_size : int — real and synthetic windows per step each (128).
-    threads : int or None — torch intra-op threads while computing (1: fastest for these tiny GRUs,
+    threads : int or None — torch intra-op threads while computing (1: one core per worker,
         see :func:`._posthoc.torch_threads`; None: leave the process setting).
     cell : ``"tf1"`` (TensorFlow 1 ``GRUCell``, as the reference) or ``"torch"`` (``torch.nn.GRU`` math).
     """

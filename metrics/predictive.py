@@ -50,7 +50,7 @@ class PredictiveScore(PosthocScore):
     iterations : int or None — Adam steps (None: 5000, as the reference code).
     hidden : int or None — GRU units (None: :func:`predictor_hidden`).
     batch_size : int — synthetic windows per step (128).
-    threads : int or None — torch intra-op threads while computing (1: fastest for these tiny GRUs,
+    threads : int or None — torch intra-op threads while computing (1: one core per worker,
         see :func:`._posthoc.torch_threads`; None: leave the process setting).
     cell : ``"tf1"`` (TensorFlow 1 ``GRUCell``, as the reference) or ``"torch"``.
     """

@@ -8,10 +8,9 @@ def retain_freed_memory() -> bool:
     """Let glibc's ``malloc`` keep freed memory for reuse instead of returning it to the OS (Linux/glibc only).
 
     Training steps on CPU allocate and free the same few-hundred-KB activation buffers every step; with
-    glibc's defaults the freed heap top is trimmed and re-faulted each time (≈ 6 000 page faults per
-    TimeGAN joint iteration, ≈ 12 % of its time). This raises the trim threshold to 1 GiB and serves
-    blocks up to 32 MiB from the heap. It is process-wide and only affects how memory is recycled
-    (never results); it returns whether it applied.
+    glibc's defaults the freed heap top is trimmed and re-faulted each time. This raises the trim threshold
+    to 1 GiB and serves blocks up to 32 MiB from the heap. It is process-wide and only affects how memory
+    is recycled (never results); it returns whether it applied.
     """
     import ctypes
     import ctypes.util

@@ -50,3 +50,30 @@ def test_one_sines_cell_timegan2019_run_jobs_two(benchmark, tmp_path):
 
     benchmark.pedantic(run, rounds=3, iterations=1)
     benchmark.extra_info["ratio_to_tf"] = TF_REFERENCE_S / benchmark.stats.stats.median
+
+
+@pytest.mark.benchmark
+@pytest.mark.parametrize("iterations", [0, 300])
+@pytest.mark.parametrize("repeats", [1, 10])
+@pytest.mark.parametrize("metric", ["discriminative", "predictive"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_training_steps(benchmark, metric, repeats, iterations, threads):
+    """Cost of the ensemble's training steps at timegan2019 settings (hidden 2, batch 128, 10 000 Sines
+    windows). One step = (median at 300 iterations − median at 0) / 300: the split, initialisation and
+    evaluation are in both and cancel. Two torch threads only for the 10-repeat discriminator."""
+    if threads == 2 and (metric, repeats) != ("discriminative", 10):
+        pytest.skip("two threads: measured for the 10-repeat discriminator only")
+    from tsbench.metrics._posthoc import torch_threads
+    from tsbench.metrics.discriminative import discriminative_scores
+    from tsbench.metrics.predictive import predictive_scores
+
+    real, synthetic = sine_windows(10000, seed=0), sine_windows(10000, seed=1)
+    settings = dict(seed=0, repeats=repeats, protocol="timegan2019", iterations=iterations, batch_size=128, hidden=2)
+
+    def run():
+        with torch_threads(threads):
+            if metric == "discriminative":
+                return discriminative_scores(real, real, synthetic, **settings)
+            return predictive_scores(real, synthetic, **settings)
+
+    assert len(benchmark.pedantic(run, rounds=9, iterations=1, warmup_rounds=1)) == repeats
