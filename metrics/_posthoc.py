@@ -14,7 +14,7 @@ from tsbench.memory import retain_freed_memory
 from tsbench.metric import Metric
 from tsbench.seeding import derive_seed
 
-from ._ensemble import BatchSampler, EnsembleGRU, adam
+from ._ensemble import CELLS, BatchSampler, EnsembleGRU, adam
 
 EVAL_CHUNK = 2048  # windows per repeat evaluated at once (bounds memory on Energy-sized data)
 
@@ -94,9 +94,13 @@ class PosthocScore(Metric):
         self.threads = threads
 
     def _check_params(self) -> None:
-        """Positive integers where set (a bad value fails the metric with a one-line error)."""
+        """Positive integers where set and a known GRU cell (a bad value fails with a one-line error)."""
+        from tsbench.errors import InputError
         from tsbench.validation import check_positive_int
 
         for name in ("repeats", "iterations", "hidden", "batch_size"):
             if getattr(self, name) is not None:
                 check_positive_int(getattr(self, name), what=f"{self.name} {name}")
+        if self.cell not in CELLS:
+            raise InputError(f"{self.name} cell", expected=" or ".join(map(repr, CELLS)), got=repr(self.cell),
+                             fix="pass cell='tf1' (the reference's TensorFlow 1 GRUCell) or cell='torch'")

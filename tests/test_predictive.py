@@ -1,6 +1,8 @@
 """Predictive score: slicing and per-window MAE against brute force, protocol rules, sanity."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -61,3 +63,16 @@ def test_deterministic():
     metric = PredictiveScore(protocol="timegan2019", repeats=2, iterations=5)
     assert metric.compute(real, real, real, seed=1) == metric.compute(real, real, real, seed=1)
     assert PredictiveScore(protocol="timegan2019").n_repeats() == 10
+
+
+@pytest.mark.parametrize("params, fragment", [
+    ({"batch_size": 0}, "predictive batch_size: expected a positive integer"),
+    ({"iterations": 2.5}, "predictive iterations: expected a positive integer"),
+    ({"cell": "lstm"}, "predictive cell: expected 'tf1' or 'torch', got 'lstm'"),
+])
+def test_bad_settings_are_one_line_input_errors(params, fragment):
+    from tsbench.errors import InputError
+
+    real = _sines(32)
+    with pytest.raises(InputError, match=re.escape(fragment)):
+        PredictiveScore(**{"repeats": 2, "iterations": 5, **params}).compute(real, real, real, seed=0)
