@@ -1,21 +1,75 @@
-"""Re-measure the cases behind the `tsbench` protocol choices quoted in docs/protocols.md and in the
-`measured` attributes of the discriminative and predictive scores (needs ../shared/data for Energy).
+"""Re-measure the cases behind the `tsbench` protocol choices quoted in docs/protocols.md (needs
+../shared/data, or TSBENCH_SHARED_DATA, for Energy).
 
     python scripts/measure_protocol_cases.py ds   # Sines, real vs the Gaussian null, 2 vs 16 GRU units
     python scripts/measure_protocol_cases.py ps   # Energy, trained on real vs on the Gaussian null
+
+Each case prints its figures and writes them, with the settings and the provenance of the run (git sha,
+host, machine, torch / numpy / Python versions, torch threads), into one entry of
+``results/measurements/protocol_cases.json`` (the other entries are kept). ``tests/test_quoted_numbers.py``
+checks that the figures quoted in docs/protocols.md are the ones in that file.
 """
 from __future__ import annotations
 
+import datetime
+import json
+import os
+import platform
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 from tests.test_fidelity import timegan_windows  # noqa: E402  (the reference loader)
-from tsbench.metrics.discriminative import DiscriminativeScore  # noqa: E402
+from tsbench.metrics.discriminative import DiscriminativeScore, discriminator_hidden  # noqa: E402
 from tsbench.metrics.predictive import PredictiveScore  # noqa: E402
 from tsbench.registry import generators  # noqa: E402
+
+OUTPUT = ROOT / "results" / "measurements" / "protocol_cases.json"
+#: the code a case's figures depend on: a change there (uncommitted at run time) is listed in the output
+SOURCES = ("metrics", "tsbench", "baselines", "scripts/measure_protocol_cases.py", "tests/test_fidelity.py")
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def provenance() -> dict:
+    """Where and with what code a case ran."""
+    import torch
+
+    import tsbench
+
+    return {
+        "git_sha": _git("rev-parse", "HEAD") or None,
+        "git_uncommitted": sorted(line[3:] for line in _git("status", "--porcelain", "--", *SOURCES).splitlines()),
+        "host": socket.gethostname(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores ({_cpu_model()}), {platform.system()}",
+        "device": "cpu",
+        "torch_threads": torch.get_num_threads(),
+        "torch_version": torch.__version__,
+        "numpy_version": np.__version__,
+        "python_version": platform.python_version(),
+        "tsbench_version": tsbench.__version__,
+        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def gaussian(fit_on: np.ndarray, n: int) -> np.ndarray:
@@ -23,23 +77,58 @@ def gaussian(fit_on: np.ndarray, n: int) -> np.ndarray:
     return generators.get("gaussian")().fit(fit_on, seed=0).sample(n, seed=0).astype(np.float32)
 
 
-def discriminative_cases() -> None:
-    real = timegan_windows("sines")[:3000]
-    for protocol, (train, test) in (("timegan2019", (real, real)), ("tsbench", (real[:2400], real[2400:]))):
-        values = DiscriminativeScore(protocol=protocol, repeats=5, iterations=2000).compute(
-            train, test, gaussian(train, 3000), seed=0)["value"]
-        print(f"DS sines, real vs gaussian, {protocol}: {np.mean(values):.3f} ± {np.std(values):.3f} "
-              f"({' '.join(f'{v:.3f}' for v in values)})")
+def discriminative_cases() -> dict:
+    settings = {"dataset": "sines", "n_windows": 3000, "tsbench_split": [2400, 600], "null": "gaussian",
+                "iterations": 2000, "repeats": 5, "seed": 0}
+    real = timegan_windows("sines")[:settings["n_windows"]]
+    cut = settings["tsbench_split"][0]
+    results = {}
+    for protocol, (train, test) in (("timegan2019", (real, real)), ("tsbench", (real[:cut], real[cut:]))):
+        values = DiscriminativeScore(protocol=protocol, repeats=settings["repeats"], threads=1,
+                                     iterations=settings["iterations"]).compute(
+            train, test, gaussian(train, settings["n_windows"]), seed=settings["seed"])["value"]
+        values = [float(v) for v in values]
+        results[protocol] = {"hidden": discriminator_hidden(real.shape[2], protocol), "values": values,
+                             "mean": float(np.mean(values)), "std": float(np.std(values))}
+        print(f"DS sines, real vs gaussian, {protocol} ({results[protocol]['hidden']} units): "
+              f"{np.mean(values):.3f} ± {np.std(values):.3f} ({' '.join(f'{v:.3f}' for v in values)})")
+    return {"settings": settings, "results": results}
 
 
-def predictive_cases() -> None:
-    real = timegan_windows("energy")[:5000]
-    null = gaussian(real, 5000)
+def predictive_cases() -> dict:
+    settings = {"dataset": "energy", "n_windows": 5000, "null": "gaussian", "iterations": 1000, "repeats": 3,
+                "seed": 0, "scored_on": "the same real windows"}
+    real = timegan_windows("energy")[:settings["n_windows"]]
+    null = gaussian(real, settings["n_windows"])
+    results = {}
     for protocol in ("timegan2019", "tsbench"):
-        scores = [np.mean(PredictiveScore(protocol=protocol, repeats=3, iterations=1000).compute(
-            real, real, synthetic, seed=0)["value"]) for synthetic in (real, null)]
-        print(f"PS energy, {protocol}: trained on real {scores[0]:.4f}, on gaussian {scores[1]:.4f}")
+        scores = {}
+        for trained_on, synthetic in (("real", real), ("gaussian", null)):
+            values = PredictiveScore(protocol=protocol, repeats=settings["repeats"], threads=1,
+                                     iterations=settings["iterations"]).compute(
+                real, real, synthetic, seed=settings["seed"])["value"]
+            scores[trained_on] = {"values": [float(v) for v in values], "mean": float(np.mean(values))}
+        results[protocol] = scores
+        print(f"PS energy, {protocol}: trained on real {scores['real']['mean']:.4f}, "
+              f"on gaussian {scores['gaussian']['mean']:.4f}")
+    return {"settings": settings, "results": results}
+
+
+CASES = {"ds": discriminative_cases, "ps": predictive_cases}
+
+
+def main(argv: list[str]) -> None:
+    name = argv[0] if argv else "ds"
+    entry = {"command": f"python scripts/measure_protocol_cases.py {name}", "provenance": provenance()}
+    entry.update(CASES[name]())
+    data = json.loads(OUTPUT.read_text(encoding="utf-8")) if OUTPUT.exists() else {}
+    data[name] = entry
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    tmp = OUTPUT.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(OUTPUT)
+    print(f"wrote {OUTPUT.relative_to(ROOT)} [{name}]")
 
 
 if __name__ == "__main__":
-    {"ds": discriminative_cases, "ps": predictive_cases}[sys.argv[1] if len(sys.argv) > 1 else "ds"]()
+    main(sys.argv[1:])
