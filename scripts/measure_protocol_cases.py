@@ -59,7 +59,8 @@ def provenance() -> dict:
 
     return {
         "git_sha": _git("rev-parse", "HEAD") or None,
-        "git_uncommitted": sorted(line[3:] for line in _git("status", "--porcelain", "--untracked-files=no", "--", *SOURCES).splitlines()),
+        "git_uncommitted": sorted(line[3:] for line in _git("status", "--porcelain", "--untracked-files=no", "--",
+                                                              *SOURCES).splitlines()),
         "host": socket.gethostname(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores ({_cpu_model()}), {platform.system()}",
         "device": "cpu",
