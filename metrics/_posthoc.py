@@ -24,9 +24,8 @@ def torch_threads(n: int | None):
     """Run with ``n`` torch intra-op threads (restored afterwards; ``None`` leaves the setting alone).
 
     The post-hoc scores default to one thread: the runner's and ``evaluate``'s workers get one core each, and
-    these GRUs are a long chain of small operations that a second thread does not reliably speed up. On
-    the idle 2-core VM (``tests/benchmarks/test_bench_posthoc.py::test_training_steps``, three runs), a
-    10-repeat discriminator step took 5.4 / 7.1 / 5.7 ms on one thread and 4.7 / 4.1 / 6.7 ms on two."""
+    these GRUs are a long chain of small operations that a second thread does not reliably speed up
+    (``tests/benchmarks/test_bench_posthoc.py::test_training_steps`` times one step on 1 and 2 threads)."""
     before = torch.get_num_threads()
     if n:
         torch.set_num_threads(int(n))

@@ -83,18 +83,10 @@ class DiscriminativeScore(PosthocScore):
             "held-out real_test vs the other 20 %, so it never scores windows the generator was fit to",
             "tsbench: balanced accuracy (mean of per-class accuracies), since the two test sets differ in size",
             "tsbench: max(16, dim) GRU units instead of int(dim/2): with 2 units (Sines) the classifier is too "
-            "weak to see gross differences (measured: see DiscriminativeScore.measured)",
+            "weak to see gross differences (measured case: docs/protocols.md, "
+            "results/measurements/protocol_cases.json)",
         ),
     )
-    #: measured cases behind the protocol choices (2000 iterations, seed 0, 1 thread; real = the TimeGAN
-    #: Sines windows, n = 3000 — tsbench: 2400 real_train / 600 real_test; "gaussian" = independent Gaussian per
-    #: (step, feature) clipped to [0, 1]) and the timegan2019 fidelity checks (tests/test_fidelity.py)
-    measured = {
-        "sines real vs gaussian, timegan2019 (2 units), 5 repeats": "0.299 ± 0.130 (0.483 0.176 0.425 0.237 0.172)",
-        "sines real vs gaussian, tsbench (16 units), 5 repeats": "0.432 ± 0.038 (0.489 0.432 0.458 0.387 0.395)",
-        "timegan2019 real vs real (disjoint halves), 10 repeats": "sines 0.0078, stocks 0.0138, energy 0.0063",
-        "timegan2019 real vs uniform noise, 10 repeats": "sines 0.4989, stocks 0.4997, energy 0.5000",
-    }
 
     def _compute(self, real_train, real_test, synthetic, *, seed, artefact_dir: Path | None):
         protocol = get_protocol(self.protocol).name

@@ -77,18 +77,10 @@ class PredictiveScore(PosthocScore):
             "Adam's ε is added to the bias-corrected √v (PyTorch) rather than the uncorrected one (TF1)",
             "tsbench: every feature is predicted one step ahead from all features' history (head H → dim); the "
             "reference predicts one column, which on Energy is the noise column rv2 and on Sines is set by the "
-            "time index alone (see PredictiveScore.measured)",
+            "time index alone (measured case on Energy: docs/protocols.md, results/measurements/protocol_cases.json)",
             "tsbench: max(16, dim) GRU units instead of int(dim/2); scored on held-out real_test windows",
         ),
     )
-    #: measured cases behind the protocol choices (Energy, TimeGAN loader, first 5000 shuffled windows,
-    #: 1000 iterations, 3 repeats, seed 0; "gaussian" = independent Gaussian per (step, feature) clipped to
-    #: [0, 1]) and the timegan2019 fidelity checks (tests/test_fidelity.py, full settings, 10 repeats)
-    measured = {
-        "energy, timegan2019 (target rv2): synthetic = real vs gaussian": "0.2503 vs 0.2511 (indistinguishable)",
-        "energy, tsbench (all features): synthetic = real vs gaussian": "0.0534 vs 0.1435",
-        "timegan2019 real data itself (paper .094/.036/.250)": "sines 0.0929, stocks 0.0367, energy 0.2495 (± ≤ .0004)",
-    }
 
     def _compute(self, real_train, real_test, synthetic, *, seed, artefact_dir: Path | None):
         protocol = get_protocol(self.protocol).name
