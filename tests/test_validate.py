@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+import torch
 
 from tsbench.dataset import Dataset
 from tsbench.errors import InputError
-from tsbench.validate import CORRUPTIONS, differs, run_validation, summarise, to_markdown, write_outputs
+from tsbench.protocols import get_protocol
+from tsbench.validate import (CORRUPTIONS, PROVENANCE_COLUMNS, differs, run_validation, summarise, to_markdown,
+                              write_outputs)
 
 
 class TinyWaves(Dataset):
@@ -42,6 +46,13 @@ def test_experiment_flags_expected_responses(tmp_path):
     raw = run_validation([TinyWaves()], ["memorisation", "context_fid"], preset="smoke", repeats=2, seed=0)
     assert set(raw.corruption) == {c.label for c in CORRUPTIONS}
     assert set(raw.repeat) == {0, 1} and np.isfinite(raw.value).all()
+    # every row names the settings and the code, machine and torch version it ran with, like the records
+    assert set(PROVENANCE_COLUMNS) | {"preset", "protocol", "seed"} <= set(raw.columns)
+    assert set(raw.preset) == {"smoke"} and set(raw.seed) == {0}
+    assert set(raw.protocol) == {get_protocol("tsbench").tag}
+    assert set(raw.torch_version) == {torch.__version__} and raw.host.notna().all()
+    assert raw.device.str.startswith("cpu (").all()
+    assert raw.git_sha.str.fullmatch(r"[0-9a-f]{40}").all()  # the tests run in a git checkout
     summary = summarise(raw)
     get = summary.set_index(["metric", "output", "corruption"]).response
     assert get["memorisation", "ratio", "copy_train"] == "differs"  # copies are at distance 0
@@ -75,5 +86,8 @@ def test_command_runs_end_to_end(tmp_path, capsys):
     assert args.func(args) == 0
     report = (tmp_path / "report.md").read_text()
     assert "memorisation" in report and "copy_train" in report and "wall time" in report
+    raw = pd.read_csv(tmp_path / "raw.csv")
+    assert raw.git_sha.nunique() == 1 and f"Run: git {raw.git_sha[0]}, " in report
+    assert f"torch {torch.__version__}" in report and f"host {raw.host[0]}" in report
     assert "wrote" in capsys.readouterr().out
 

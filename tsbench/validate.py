@@ -59,6 +59,27 @@ CORRUPTIONS: tuple[Corruption, ...] = (
 
 Progress = Callable[[str], None]
 
+#: provenance columns of every ``raw.csv`` row, as in the runner's records (see :mod:`tsbench.records`)
+PROVENANCE_COLUMNS = ("tsbench_version", "torch_version", "numpy_version", "python_version", "git_sha", "device",
+                      "host", "timestamp")
+
+
+def run_provenance() -> dict:
+    """Code and machine of this run: the runner's provenance (versions, git sha, host), the CPU device
+    (metrics run on the CPU here) and the start time."""
+    import datetime
+    import os
+
+    import torch
+
+    from .runner.execute import provenance
+
+    info = provenance()
+    out = {key: info.get(key) for key in PROVENANCE_COLUMNS}
+    out["device"] = f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+    out["timestamp"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return out
+
 
 def _sample_corruption(corruption: Corruption, train, source, n: int, seed: int) -> np.ndarray:
     from .registry import generators
@@ -76,18 +97,21 @@ def run_validation(datasets: list[str], metrics: list[str], *, preset: str = "qu
 
     ``datasets`` are dataset display names (or :class:`~tsbench.dataset.Dataset` instances); ``metrics``
     metric display names. Columns: dataset, metric, output, higher_is_better, corruption, family, strength,
-    repeat, value, metric_s.
+    repeat, value, metric_s, the settings preset, protocol (``name@version``), seed, and the run's provenance
+    (:data:`PROVENANCE_COLUMNS`: versions, git sha, device, host, start time).
     """
     import pandas as pd
 
     from .data import dataset_display_name, resolve_dataset
     from .errors import InputError
+    from .protocols import get_protocol
     from .runner.cells import MetricSpec
 
     if repeats < 2:
         raise InputError("repeats", expected="at least 2 (the noise floor needs a spread)", got=repr(repeats),
                          fix="pass --repeats 3 or more")
     say = progress or (lambda message: None)
+    context = {"preset": preset, "protocol": get_protocol(protocol).tag, "seed": seed, **run_provenance()}
     specs = [MetricSpec.build(m, preset=preset, protocol=protocol, repeats=1) for m in metrics]
     rows = []
     for spec_or_name in datasets:
@@ -120,7 +144,7 @@ def run_validation(datasets: list[str], metrics: list[str], *, preset: str = "qu
                         rows.append({"dataset": name, "metric": spec.display, "output": output,
                                      "higher_is_better": type(metric).outputs.get(output), "corruption": c.label,
                                      "family": c.family, "strength": c.strength, "repeat": r,
-                                     "value": float(np.mean(vals)), "metric_s": elapsed})
+                                     "value": float(np.mean(vals)), "metric_s": elapsed, **context})
                 say(f"  repeat {r + 1}/{repeats} {spec.display}: done")
     return pd.DataFrame(rows)
 

@@ -53,6 +53,11 @@ def run(args) -> int:
               f"Metrics: {', '.join(names)}.")
     if skipped:
         header += f" Unavailable (skipped): {', '.join(n for n, _ in skipped)}."
+    if len(raw):
+        first = raw.iloc[0]
+        header += (f"\n\nRun: git {first.git_sha or 'unknown'}, tsbench {first.tsbench_version}, "
+                   f"torch {first.torch_version}, numpy {first.numpy_version}, Python {first.python_version}; "
+                   f"host {first.host}, {first.device}; started {first.timestamp} (also in every row of raw.csv).")
     paths = write_outputs(raw, summary, Path(args.out), level=args.level, header=header)
     blind = summary[(summary.response == "blind") & (summary.output == "value")]
     print(f"wrote {paths['report']} ({len(summary)} rows, {len(blind)} blind spots, {wall:.0f} s)")
