@@ -9,7 +9,7 @@ import pytest
 from fixtures.records import frame, make_records, record
 
 from tsbench.errors import InputError
-from tsbench.report import aggregate, build_tables, read_csv, to_csv, to_latex, to_markdown
+from tsbench.report import aggregate, build_tables, cells, read_csv, to_csv, to_latex, to_markdown
 from tsbench.report.stats import differs, marks
 
 
@@ -157,9 +157,10 @@ def test_csv_round_trip(records, tmp_path):
     path = tmp_path / "cells.csv"
     path.write_text(to_csv(records))
     back = read_csv(path)
-    pd.testing.assert_frame_equal(back, aggregate(records), check_dtype=False)
+    pd.testing.assert_frame_equal(back, cells(records), check_dtype=False)
+    pd.testing.assert_frame_equal(back.drop(columns="vs_null"), aggregate(records), check_dtype=False)
     assert list(back.columns[:5]) == ["protocol", "preset", "dataset", "generator", "metric"]
-    assert {"mean", "std", "n"} <= set(back.columns)
+    assert {"mean", "std", "n", "vs_null"} <= set(back.columns)
 
 
 def test_number_formatting_uses_std_precision():

@@ -1,5 +1,10 @@
-"""The committed leaderboard in results/ is a pure function of the committed records: re-rendering the tables
-from results/records.csv gives byte-identical files, so the tables cannot drift from the data."""
+"""Every committed file of results/ that the records determine is a pure function of results/records.csv:
+re-rendering them with the one regeneration command gives the same bytes (line endings aside), so the tables and
+the claims cannot drift from the data.
+
+``report.html`` is not re-rendered here: its embeddings and loss-curve figures are read from the run folder,
+which is not committed.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,15 +12,34 @@ from pathlib import Path
 import pytest
 
 from tsbench.cli import main
+from tsbench.report.results import RESULT_FILES
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
-@pytest.mark.parametrize("fmt, name", [("md", "leaderboard.md"), ("latex", "leaderboard.tex"),
-                                       ("csv", "leaderboard.csv")])
-def test_committed_tables_rerender_identically(tmp_path, fmt, name):
+def _text(path: Path) -> str:
+    return path.read_bytes().decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
     records = RESULTS / "records.csv"
     assert records.exists(), "results/records.csv is committed with the leaderboard"
-    out = tmp_path / name
-    assert main(["table", "--records", str(records), "--format", fmt, "--output", str(out)]) == 0
-    assert out.read_text(encoding="utf-8") == (RESULTS / name).read_text(encoding="utf-8")
+    out = tmp_path_factory.mktemp("results")
+    assert main(["table", "--records", str(records), "--results-dir", str(out)]) == 0
+    return out
+
+
+def test_every_record_only_file_is_rendered():
+    assert set(RESULT_FILES) == {"leaderboard.md", "leaderboard.tex", "leaderboard-standalone.tex",
+                                 "leaderboard.csv", "summary.md"}
+
+
+@pytest.mark.parametrize("name", sorted(RESULT_FILES))
+def test_committed_results_rerender_identically(rendered, name):
+    committed = RESULTS / name
+    assert committed.exists(), (f"results/{name} is missing: regenerate with "
+                                "`tsbench table --records results/records.csv --results-dir results`")
+    assert _text(rendered / name) == _text(committed), (
+        f"results/{name} differs from what results/records.csv renders: regenerate with "
+        "`tsbench table --records results/records.csv --results-dir results`")

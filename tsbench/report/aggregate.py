@@ -7,7 +7,10 @@ For every ``(protocol, preset, dataset, generator, metric)``:
    and ``n`` = number of seeds with a value (:func:`aggregate`).
 
 Failed cells (``metric`` is ``None``) and failed metrics (``status != 'done'``) contribute no value; their
-``error`` becomes the cell's ``note`` so tables can footnote it. These functions never modify ``records``.
+``error`` becomes the cell's ``note`` so tables can footnote it. A cell never pools values computed on
+different ``device_type``/``precision`` unless ``mix_devices=True`` (:mod:`tsbench.report.hardware`); it never
+pools protocols (``protocol`` is the full ``name@version`` tag) or presets either, as both are in ``KEY``.
+These functions never modify ``records``.
 
 >>> from tsbench.report.aggregate import aggregate  # doctest: +SKIP
 >>> aggregate(records)[["dataset", "generator", "metric", "mean", "std", "n"]]  # doctest: +SKIP
@@ -18,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .hardware import check_cells
 
 #: the calibration rows: shown below the models, never ranked or emphasised
 CALIBRATION = ("real", "gaussian", "shuffle_time", "shuffle_channels", "copy_train", "noise", "mode_collapse")
@@ -55,10 +59,15 @@ def _done(records: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def per_seed(records: pd.DataFrame) -> pd.DataFrame:
-    """Mean over metric repeats per ``KEY + seed``: columns ``KEY, generator_name, seed, value, repeats``."""
+def per_seed(records: pd.DataFrame, *, mix_devices: bool = False) -> pd.DataFrame:
+    """Mean over metric repeats per ``KEY + seed``: columns ``KEY, generator_name, seed, value, repeats``.
+
+    Raises :class:`InputError` when a ``KEY`` has values from two hardware kinds, unless ``mix_devices``.
+    """
     check_records(records)
     done = _done(records)
+    if not mix_devices:
+        check_cells(records.loc[done.index], KEY)
     cols = KEY + ["generator_name", "seed", "value", "repeats"]
     if done.empty:
         return pd.DataFrame(columns=cols)
@@ -100,14 +109,14 @@ def _failures(records: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def aggregate(records: pd.DataFrame) -> pd.DataFrame:
+def aggregate(records: pd.DataFrame, *, mix_devices: bool = False) -> pd.DataFrame:
     """One row per ``KEY`` with ``mean``, ``std`` (ddof=1), ``n`` seeds, ``n_failed`` and ``note``.
 
     Keys seen only in failures get ``n = 0`` and ``mean = std = NaN``. Row order follows the first
-    appearance of each key in ``records``.
+    appearance of each key in ``records``. ``mix_devices``: see :func:`per_seed`.
     """
     check_records(records)
-    seeds = per_seed(records)
+    seeds = per_seed(records, mix_devices=mix_devices)
     stats = (seeds.groupby(KEY, sort=False, dropna=False)["value"]
              .agg(mean="mean", std=lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else np.nan, n="count")
              .reset_index())

@@ -47,7 +47,8 @@ def _img(data: bytes, alt: str, cls: str = "") -> str:
 
 
 HTML = CellMarkup(missing=MISSING, plus_minus=" ± ", best="<b>{}</b>", second="<u>{}</u>", count=" (n={})",
-                  note="<sup>{}</sup>", escape=_e)
+                  note="<sup>{}</sup>", worse='<sup title="significantly worse than the gaussian null">†</sup>',
+                  escape=_e)
 
 
 def cell_html(cell: Cell) -> str:
@@ -73,7 +74,8 @@ def table_html(table: Table) -> str:
     if table.calibration:
         body += (f'<tbody class="calibration"><tr class="label"><td colspan="{len(table.columns) + 1}">'
                  f"calibration rows</td></tr>{rows(table.calibration)}</tbody>")
-    notes = "".join(f"<div><sup>{i}</sup> {_e(n)}</div>" for i, n in enumerate(table.footnotes, 1))
+    notes = (f"<div>{_e(table.legend)}</div>" if table.legend else "") + "".join(
+        f"<div><sup>{i}</sup> {_e(n)}</div>" for i, n in enumerate(table.footnotes, 1))
     return (f"<h3>{_e(table.title)}</h3><table class=\"lb\"><thead>{head}</thead>{body}</table>"
             f"<p class=\"caption\">{_e(table.caption)}</p>" + (f'<div class="notes">{notes}</div>' if notes else ""))
 
@@ -135,14 +137,16 @@ def loss_curves(out_dir: Path, records: pd.DataFrame) -> dict[tuple[str, str], d
 
 
 def to_html(records: pd.DataFrame, *, out_dir=None, sensitivity_dir=None, layout: str = "per-dataset",
-            citations: dict[str, str] | None = None, title: str = "tsbench report") -> str:
-    """The report as one HTML string (records are not modified; figures are read from ``out_dir``)."""
-    tables = build_tables(records, layout=layout, citations=citations)
+            citations: dict[str, str] | None = None, title: str = "tsbench report",
+            mix_devices: bool = False) -> str:
+    """The report as one HTML string (records are not modified; figures are read from ``out_dir``;
+    ``mix_devices``: see :func:`tsbench.report.aggregate.per_seed`)."""
+    tables = build_tables(records, layout=layout, citations=citations, mix_devices=mix_devices)
     p = provenance(records)
     parts = [f"<h1>{_e(title)}</h1>",
              '<p class="meta">' + " · ".join(f"<b>{_e(k)}</b> {_e(v)}" for k, v in p.items()) + "</p>",
              "<h2>Tables</h2>"] + [table_html(t) for t in tables]
-    parts += ["<h2>Ranks</h2>"] + [ranks_html(r) for r in rank_results(records)]
+    parts += ["<h2>Ranks</h2>"] + [ranks_html(r) for r in rank_results(records, mix_devices=mix_devices)]
     if out_dir is not None and Path(out_dir).is_dir():
         images = embedding_images(Path(out_dir), records, first_seed_only=True)
         if images:

@@ -1,4 +1,5 @@
-"""LaTeX tables: booktabs rules, ``\\textbf`` best, ``\\underline`` second, ``$\\pm$``, notes under the table.
+"""LaTeX tables: booktabs rules, ``\\textbf`` best, ``\\underline`` second, ``$^{\\dagger}$`` worse than the null,
+``$\\pm$``, notes under the table.
 
 The default output is a ``table`` float to paste into a paper (needs ``\\usepackage{booktabs}``, and
 ``graphicx`` for tables wider than :data:`WIDE` metric columns, which are scaled to the line width); with
@@ -17,7 +18,7 @@ _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": 
             "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
             "±": r"$\pm$", "↑": r"$\uparrow$", "↓": r"$\downarrow$", "α": r"$\alpha$", "χ": r"$\chi$",
             "²": r"\textsuperscript{2}", "≥": r"$\geq$", "≤": r"$\leq$", "×": r"$\times$", "—": "---",
-            "–": "--", "…": r"\ldots{}", "∞": r"$\infty$", "−": "-"}
+            "–": "--", "…": r"\ldots{}", "∞": r"$\infty$", "−": "-", "†": r"\dag{}"}
 #: tables with more metric columns than this are scaled to the line width (needs graphicx)
 WIDE = 6
 _PATTERN = re.compile("|".join(re.escape(k) for k in _SPECIAL))
@@ -30,7 +31,8 @@ def escape(text: str) -> str:
 
 
 LATEX = CellMarkup(missing="---", plus_minus=r" $\pm$ ", best=r"\textbf{{{}}}", second=r"\underline{{{}}}",
-                   count=r" ($n{{=}}{}$)", note=r"\textsuperscript{{{}}}")
+                   count=r" ($n{{=}}{}$)", note=r"\textsuperscript{{{}}}",
+                worse=r"$^{\dagger}$")
 
 
 def cell_latex(cell: Cell) -> str:
@@ -77,8 +79,9 @@ def table_latex(table: Table, *, standalone: bool = False) -> str:
             lines.append(" & ".join([rf"\emph{{{_label(row, standalone)}}}"] + [cell_latex(c) for c in row.cells])
                          + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}" + ("}" if n > WIDE else "")]
-    if table.footnotes:
+    if table.footnotes or table.legend:
         lines += [r"\par\smallskip", r"\begin{minipage}{\linewidth}\footnotesize"]
+        lines += [rf"{escape(table.legend)}\par"] if table.legend else []
         lines += [rf"\textsuperscript{{{i}}}{escape(note)}\par" for i, note in enumerate(table.footnotes, 1)]
         lines.append(r"\end{minipage}")
     lines.append(r"\end{table}")

@@ -1,4 +1,5 @@
-"""GitHub-flavoured Markdown: pipe tables, **bold** best, <u>underlined</u> second, notes below."""
+"""GitHub-flavoured Markdown: pipe tables, **bold** best, <u>underlined</u> second, † worse than the null,
+notes below."""
 from __future__ import annotations
 
 from .ranks import RankResult, rank_caption
@@ -10,7 +11,7 @@ def _esc(text: str) -> str:
 
 
 MARKDOWN = CellMarkup(missing=MISSING, plus_minus=" ± ", best="**{}**", second="<u>{}</u>", count=" (n={})",
-                      note="<sup>{}</sup>")
+                      note="<sup>{}</sup>", worse="†")
 
 
 def cell_markdown(cell: Cell) -> str:
@@ -36,6 +37,8 @@ def table_markdown(table: Table) -> str:
         for row in table.calibration:
             lines.append("| " + " | ".join([f"*{_label(row)}*"] + [cell_markdown(c) for c in row.cells]) + " |")
     lines += ["", _esc(table.caption)]
+    if table.legend:
+        lines += ["", _esc(table.legend)]
     if table.footnotes:
         lines += [""] + [f"<sup>{i}</sup> {_esc(note)}  " for i, note in enumerate(table.footnotes, 1)]
     return "\n".join(lines) + "\n"

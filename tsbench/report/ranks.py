@@ -23,15 +23,16 @@ class RankResult:
 
 
 def rank_results(records: pd.DataFrame, *, include_calibration: bool = False,
-                 alpha: float = ALPHA) -> list[RankResult]:
+                 alpha: float = ALPHA, mix_devices: bool = False) -> list[RankResult]:
     """One :class:`RankResult` per ``(protocol, preset)`` in ``records`` (never modified).
 
-    Friedman's test needs complete blocks: among "the m generators with the most values" (m = k, k-1, …, 2)
-    the set keeping the most ranked values (m × complete blocks) is used; the generators left out are listed
-    in ``excluded`` and incomplete blocks are dropped.
+    Friedman's test needs complete blocks and at least 3 generators: among "the m generators with the most
+    values" (m = k, k-1, …, 3) the set keeping the most ranked values (m × complete blocks) is used; the
+    generators left out are listed in ``excluded`` and incomplete blocks are dropped. ``mix_devices``: see
+    :func:`tsbench.report.aggregate.per_seed`.
     """
     check_records(records)
-    agg = aggregate(records)
+    agg = aggregate(records, mix_devices=mix_devices)
     agg = agg[agg["higher_is_better"].notna()]
     out = []
     for (protocol, preset), group in agg.groupby(GROUP, sort=False):
@@ -54,8 +55,8 @@ def rank_caption(result: RankResult) -> str:
     """One sentence stating the test outcome."""
     test = result.test
     if test is None:
-        return (f"Protocol {result.protocol}, preset {result.preset}: too few generators or complete "
-                f"(dataset, metric) blocks for a rank test.")
+        return (f"Protocol {result.protocol}, preset {result.preset}: too few generators (the Friedman test "
+                f"needs 3) or complete (dataset, metric) blocks (2) for a rank test.")
     verdict = "the ranks differ" if test.significant else "no significant difference between the ranks"
     text = (f"Average rank (1 = best) over N = {test.n_blocks} (dataset, metric) blocks, protocol "
             f"{result.protocol}, preset {result.preset}. Friedman χ² = {test.chi2:.2f} "
@@ -72,7 +73,8 @@ def _best_subset(has: pd.DataFrame, gens: list[str]) -> list[str]:
     blocks = [set(v) for _, v in has.groupby(["dataset", "metric"], sort=False)["generator"]]
     coverage = sorted(gens, key=lambda g: -sum(g in b for b in blocks))  # stable: ties keep row order
     best, best_score = gens, -1
-    for m in range(len(coverage), 1, -1):
+    fewest = min(3, len(coverage))  # the Friedman test needs 3 generators
+    for m in range(len(coverage), fewest - 1, -1):
         chosen = set(coverage[:m])
         score = m * sum(chosen <= b for b in blocks)
         if score > best_score:

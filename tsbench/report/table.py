@@ -7,8 +7,12 @@ Rows are generators (models first, then the calibration rows of
 column groups. Tables never mix protocols or presets: each ``(protocol, preset)`` gets its own tables.
 
 A cell is mean ± std over training seeds of the per-seed mean over metric repeats (see
-:mod:`tsbench.report.aggregate`); marks follow :func:`tsbench.report.stats.marks` among the model rows;
-cells without any value show "—" and every failure becomes a numbered footnote.
+:mod:`tsbench.report.aggregate`). Each model cell is compared with the gaussian null of its column
+(:mod:`tsbench.report.null`): only cells significantly better than the null take part in the best/second
+marks of :func:`tsbench.report.stats.marks`, cells significantly worse get a † flag with a legend under the
+table, and calibration rows are never marked or flagged; without a null nothing is marked and the caption
+says why. Cells without any value show "—" and every failure becomes a numbered footnote. A cell never pools
+values from two device types or precisions unless ``mix_devices=True`` (:mod:`tsbench.report.hardware`).
 
 >>> tables = build_tables(records, layout="per-dataset")  # doctest: +SKIP
 >>> print(to_markdown(tables))  # doctest: +SKIP
@@ -22,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .aggregate import CALIBRATION, GROUP, aggregate, appearance, check_records, is_calibration, per_seed
-from .provenance import caption_text
+from .aggregate import CALIBRATION, GROUP, KEY, aggregate, appearance, check_records, is_calibration, per_seed
+from .null import null_verdicts
+from .provenance import caption_text, worse_legend
 from .stats import ALPHA, marks
 
 LAYOUTS = ("per-dataset", "columns")
@@ -54,6 +59,7 @@ class Cell:
     mark: str | None  # 'best' | 'second' | None
     note: int | None  # footnote number
     show_n: bool  # n differs from the table's usual n, so the cell states it
+    vs_null: str | None = None  # 'better' | 'worse' | 'not_separated' | None (see tsbench.report.null)
 
     @property
     def missing(self) -> bool:
@@ -70,11 +76,13 @@ class CellMarkup:
     second: str
     count: str
     note: str
+    worse: str  # the flag of a cell significantly worse than the null
     escape: object = str
 
 
 def render_cell(cell: Cell, markup: CellMarkup) -> str:
-    """``mean ± std`` with the best/second mark, the cell's n when it differs, and its footnote."""
+    """``mean ± std`` with the best/second mark or the worse-than-null flag, the cell's n when it differs,
+    and its footnote."""
     note = markup.note.format(cell.note) if cell.note else ""
     if cell.missing:
         return markup.missing + note
@@ -85,6 +93,8 @@ def render_cell(cell: Cell, markup: CellMarkup) -> str:
         text = markup.best.format(text)
     elif cell.mark == "second":
         text = markup.second.format(text)
+    if cell.vs_null == "worse":
+        text += markup.worse
     return text + (markup.count.format(cell.n) if cell.show_n else "") + note
 
 
@@ -106,6 +116,7 @@ class Table:
     footnotes: tuple[str, ...]
     caption: str
     n_seeds: int
+    legend: str | None = None  # explains the † flag; only when a cell has it
 
     @property
     def datasets(self) -> list[str]:
@@ -133,18 +144,22 @@ def headline_metrics(records: pd.DataFrame) -> list[str]:
 
 
 def build_tables(records: pd.DataFrame, *, layout: str = "per-dataset", citations: dict[str, str] | None = None,
-                 datasets=None, generators=None, metrics=None, alpha: float = ALPHA) -> list[Table]:
+                 datasets=None, generators=None, metrics=None, alpha: float = ALPHA,
+                 mix_devices: bool = False) -> list[Table]:
     """Leaderboard tables from tidy records (never modified).
 
     ``citations`` maps a generator display name or registry name to a citation key (shown next to model
     rows). ``datasets``/``generators``/``metrics`` select and order (default: all, in order of appearance).
+    The null comparison uses every generator of the records, selected or not. ``alpha`` is the level of every
+    test. ``mix_devices`` lets a cell pool device types/precisions (else :class:`InputError`).
     """
     check_records(records)
     if layout not in LAYOUTS:
         raise InputError("table layout", expected=" | ".join(LAYOUTS), got=repr(layout),
                          fix="pass --layout per-dataset or --layout columns")
-    agg = aggregate(records)
-    seeds = per_seed(records)
+    agg = aggregate(records, mix_devices=mix_devices)
+    seeds = per_seed(records, mix_devices=mix_devices)
+    verdicts = null_verdicts(records, alpha=alpha, seeds=seeds)
     out = []
     for group_key in dict.fromkeys(zip(*(records[c] for c in GROUP))):
         protocol, preset = group_key
@@ -152,6 +167,7 @@ def build_tables(records: pd.DataFrame, *, layout: str = "per-dataset", citation
         recs = records[in_group]
         g_agg = agg[(agg["protocol"] == protocol) & (agg["preset"] == preset)]
         g_seeds = seeds[(seeds["protocol"] == protocol) & (seeds["preset"] == preset)]
+        g_verdicts = verdicts[(verdicts["protocol"] == protocol) & (verdicts["preset"] == preset)]
         ds_all = _select(appearance(recs, "dataset"), datasets, "dataset")
         gens = _order_rows(recs, _select(appearance(recs, "generator"), generators, "generator"))
         candidates = appearance(recs, "metric") if metrics else headline_metrics(recs)
@@ -165,8 +181,8 @@ def build_tables(records: pd.DataFrame, *, layout: str = "per-dataset", citation
                 continue
             sub = recs[recs["dataset"].isin(ds)]
             title = (f"{ds[0]}" if len(ds) == 1 else "All datasets") + f" — protocol {protocol}, preset {preset}"
-            out.append(_table(title, protocol, preset, columns, gens, g_agg, g_seeds, sub, citations or {},
-                              alpha))
+            out.append(_table(title, protocol, preset, columns, gens, g_agg, g_seeds, g_verdicts, sub,
+                              citations or {}, alpha, mix_devices))
     return out
 
 
@@ -208,21 +224,29 @@ def _fmt(x: float, d: int) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
-def _table(title, protocol, preset, columns, gens, agg, seeds, recs, citations, alpha) -> Table:
+def _table(title, protocol, preset, columns, gens, agg, seeds, verdicts, recs, citations, alpha,
+           mix_devices) -> Table:
     stats = {(r.dataset, r.generator, r.metric): r for r in agg.itertuples(index=False)}
     values = {key: grp["value"].to_numpy(float)
               for key, grp in seeds.groupby(["dataset", "generator", "metric"], sort=False)}
+    verdict = {(r.dataset, r.generator, r.metric): r.vs_null for r in verdicts.itertuples(index=False)}
+    null = next(iter(verdicts["null"]), None)
     names = dict(zip(recs["generator"], recs["generator_name"]))
     n_seeds = int(max((stats[k].n for k in stats if k[0] in {c.dataset for c in columns}), default=0))
+    multi = len({c.dataset for c in columns}) > 1
     notes: list[str] = []
+    unmarked: list[str] = []  # columns with a direction where the null has < 2 seeds
     grid: dict[tuple[int, int], Cell] = {}
     for j, col in enumerate(columns):
         keys = [(col.dataset, g, col.metric) for g in gens]
         present = [stats.get(k) for k in keys]
         d = decimals([s.std for s in present if s is not None], [s.mean for s in present if s is not None])
-        model_idx = [i for i, g in enumerate(gens) if not is_calibration(names.get(g, g))]
-        col_marks = marks([values.get(keys[i]) for i in model_idx], col.higher_is_better, alpha)
-        mark_of = dict(zip(model_idx, col_marks))
+        if null is not None and col.higher_is_better is not None \
+                and len(values.get((col.dataset, null, col.metric), ())) < 2:
+            unmarked.append(f"{col.dataset} {col.metric}" if multi else col.metric)
+        better = [i for i, key in enumerate(keys)
+                  if not is_calibration(names.get(gens[i], gens[i])) and verdict.get(key) == "better"]
+        mark_of = dict(zip(better, marks([values.get(keys[i]) for i in better], col.higher_is_better, alpha)))
         for i, key in enumerate(keys):
             s = stats.get(key)
             has = s is not None and s.n > 0 and s.mean == s.mean
@@ -238,12 +262,16 @@ def _table(title, protocol, preset, columns, gens, agg, seeds, recs, citations, 
             grid[i, j] = Cell(mean=float(s.mean) if has else None, std=float(s.std) if std_ok else None,
                               n=int(s.n) if s is not None else 0, value=_fmt(s.mean, d) if has else "",
                               std_text=_fmt(s.std, d) if std_ok else "", mark=mark_of.get(i) if has else None,
-                              note=note, show_n=has and int(s.n) != n_seeds)
+                              note=note, show_n=has and int(s.n) != n_seeds,
+                              vs_null=verdict.get(key) if has else None)
     rows = []
     for i, g in enumerate(gens):
         name = names.get(g, g)
         calib = is_calibration(name)
         cite = None if calib else (citations.get(g) or citations.get(name) or None)
         rows.append(Row(g, cite, calib, tuple(grid[i, j] for j in range(len(columns)))))
-    caption = caption_text(recs, n_seeds=n_seeds, alpha=alpha)
-    return Table(title, protocol, preset, tuple(columns), tuple(rows), tuple(notes), caption, n_seeds)
+    caption = caption_text(recs, n_seeds=n_seeds, alpha=alpha, null=null, unmarked=unmarked,
+                           mix_devices=mix_devices, key=KEY)
+    flagged = any(c.vs_null == "worse" for r in rows for c in r.cells)
+    legend = worse_legend(null, alpha=alpha, n_seeds=n_seeds) if flagged else None
+    return Table(title, protocol, preset, tuple(columns), tuple(rows), tuple(notes), caption, n_seeds, legend)

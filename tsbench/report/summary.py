@@ -1,0 +1,125 @@
+"""Claims generated from the records (``tsbench table --format summary``): which model beats the gaussian null
+on which metric, and the grid's wall time — so no claim about a run is written by hand.
+
+For every ``(protocol, preset)`` group, dataset and model row (calibration rows make no claims), the
+directional headline metrics (the table's ↑/↓ columns) are split by the verdicts of
+:func:`tsbench.report.null.null_verdicts` — the same one-sided Welch t-tests over seeds at ``alpha`` that
+decide the tables' marks and † flags, so the summary and the tables never disagree — into *better*, *worse*,
+*not separated* and *untested* (fewer than 2 seeds on a side, or no value). ``n`` counts the tested ones.
+Wall times follow :mod:`tsbench.report.timing`, per group and for all records.
+
+>>> print(to_summary(records))  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .aggregate import GROUP, KEY, appearance, check_records, is_calibration, metric_directions, per_seed
+from .null import NULL, null_verdicts
+from .stats import ALPHA
+from .table import headline_metrics
+from .timing import DEFINITION, WallTime, format_duration, wall_time
+
+TITLE = "# Summary generated from the records"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One model row of one dataset against the null; each field lists metric names in column order."""
+
+    protocol: str
+    preset: str
+    dataset: str
+    generator: str
+    better: tuple[str, ...]
+    worse: tuple[str, ...]
+    not_separated: tuple[str, ...]
+    untested: tuple[str, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.better) + len(self.worse) + len(self.not_separated)
+
+
+def null_claims(records: pd.DataFrame, *, alpha: float = ALPHA, mix_devices: bool = False) -> list[Claim]:
+    """One :class:`Claim` per (group, dataset, model) with a value; empty for groups without a null."""
+    check_records(records)
+    seeds = per_seed(records, mix_devices=mix_devices)
+    verdicts = null_verdicts(records, alpha=alpha, seeds=seeds)
+    verdict = {tuple(k): v for *k, v in verdicts[KEY + ["vs_null"]].itertuples(index=False)}
+    names = dict(zip(records["generator"], records["generator_name"]))
+    directions = metric_directions(records)
+    out = []
+    for group, block in verdicts.groupby(GROUP, sort=False):
+        if block["null"].iloc[0] is None:
+            continue
+        recs = records[(records["protocol"] == group[0]) & (records["preset"] == group[1])]
+        metrics = [m for m in headline_metrics(recs) if directions.get(m) is not None]
+        for dataset in appearance(block, "dataset"):
+            in_dataset = block[block["dataset"] == dataset]
+            present = [m for m in metrics if (in_dataset["metric"] == m).any()]
+            for generator in appearance(in_dataset, "generator"):
+                if is_calibration(names.get(generator, generator)):
+                    continue
+                found = {m: verdict.get((*group, dataset, generator, m)) for m in present}
+                out.append(Claim(*group, dataset, generator,
+                                 *(tuple(m for m, v in found.items() if v == kind)
+                                   for kind in ("better", "worse", "not_separated")),
+                                 tuple(m for m, v in found.items() if v is None)))
+    return out
+
+
+def _names(metrics) -> str:
+    return " (" + ", ".join(f"`{m}`" for m in metrics) + ")" if metrics else ""
+
+
+def claim_text(claim: Claim) -> str:
+    """``**`gan`** beats the gaussian null on k of n directional metrics (…); worse than the null on j (…); …``"""
+    parts = [f"**`{claim.generator}`** beats the {NULL} null on {len(claim.better)} of {claim.n} directional "
+             f"metrics{_names(claim.better)}",
+             f"worse than the null on {len(claim.worse)}{_names(claim.worse)}",
+             f"not separated on {len(claim.not_separated)}{_names(claim.not_separated)}"]
+    if claim.untested:
+        parts.append(f"untested on {len(claim.untested)}{_names(claim.untested)} (fewer than 2 seeds on a side)")
+    return "; ".join(parts) + "."
+
+
+def wall_text(wall: WallTime) -> str:
+    if wall.cells == 0:
+        return f"no cell has a timestamp ({wall.untimed} cells)"
+    text = (f"{format_duration(wall.seconds)} over {wall.cells} cells ({wall.start:%Y-%m-%d %H:%M:%S} to "
+            f"{wall.end:%Y-%m-%d %H:%M:%S} UTC); the cells' own fit, sample and metric times add up to "
+            f"{format_duration(wall.cell_seconds)}")
+    return text + (f"; {wall.untimed} cells without a timestamp left out" if wall.untimed else "")
+
+
+def to_summary(records: pd.DataFrame, *, alpha: float = ALPHA, mix_devices: bool = False) -> str:
+    """The generated claims and wall times as one Markdown document (records are not modified)."""
+    claims = null_claims(records, alpha=alpha, mix_devices=mix_devices)
+    lines = [TITLE, "",
+             "Generated by `tsbench table --format summary` from the records alone: regenerate it, do not edit it.",
+             "",
+             f"**Claims.** A model *beats* the {NULL} null on a metric when a one-sided Welch t-test over its "
+             f"training seeds (each seed's value first averaged over its metric repeats) finds it significantly "
+             f"better than the `{NULL}` calibration row at α = {alpha:g}; it is *worse than the null* when the "
+             f"opposite one-sided test does, and *not separated* otherwise. n counts the directional metrics "
+             f"(the tables' ↑/↓ columns) where both the model and the null have at least 2 seeds. These are the "
+             f"tests behind the leaderboard's marks and † flags.", "",
+             f"**Wall time.** The {DEFINITION}.", ""]
+    for group in dict.fromkeys(zip(*(records[c] for c in GROUP))):
+        protocol, preset = group
+        recs = records[(records["protocol"] == protocol) & (records["preset"] == preset)]
+        lines += [f"## Protocol {protocol}, preset {preset}", "", f"Wall time: {wall_text(wall_time(recs))}.", ""]
+        mine = [c for c in claims if (c.protocol, c.preset) == group]
+        for dataset in appearance(recs, "dataset"):
+            lines += [f"### {dataset}", ""]
+            here = [c for c in mine if c.dataset == dataset]
+            if not here or all(c.n == 0 for c in here):
+                lines += [f"No claims: no {NULL} null row with at least 2 seeds for this dataset in the records "
+                          f"(add it with `tsbench run -g {NULL} ...`).", ""]
+                continue
+            lines += [f"- {claim_text(c)}" for c in here] + [""]
+    lines += ["## All records", "", f"Wall time of all records: {wall_text(wall_time(records))}.", ""]
+    return "\n".join(lines)
