@@ -53,9 +53,9 @@ def _null_name(null: str | None) -> str:
 def marks_text(null: str | None, *, alpha: float, unmarked: list[str]) -> str:
     """The caption's sentence on the best/second marks and the null comparison behind them."""
     if null is None:
-        return (f"No marks: there is no {NULL} null row in these records, and a model is marked only where a "
-                f"one-sided Welch t-test over seeds (α = {alpha:g}) shows it is better than that null (add the "
-                f"row with `tsbench run -g {NULL} ...`).")
+        return (f"No marks: there is no {NULL} null row with values in these records, and a model is marked "
+                f"only where a one-sided Welch t-test over seeds (α = {alpha:g}) shows it is better than that null "
+                f"(add the row with tsbench run -g {NULL}).")
     text = (f"Bold: best model, underlined: second, among the models that a one-sided Welch t-test over seeds "
             f"(α = {alpha:g}) finds significantly better than the {_null_name(null)} row in that column; "
             f"within them a mark is given only where a two-sided Welch t-test (α = {alpha:g}) separates the "
