@@ -76,8 +76,10 @@ def check_cells(records: pd.DataFrame, key: list[str]) -> None:
     shown = []
     for cell in mixed.index[:_SHOWN]:
         rows = frame[(frame[key] == pd.Series(cell, index=key)).all(axis=1)]
-        parts = [f"{hw} (seeds {', '.join(str(s) for s in dict.fromkeys(grp['seed']))})"
-                 for hw, grp in rows.groupby("_hw", sort=False)]
+        parts = []
+        for hw, grp in rows.groupby("_hw", sort=False):
+            seeds = [str(s) for s in dict.fromkeys(grp["seed"])]
+            parts.append(f"{hw} (seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)})")
         shown.append(" · ".join(str(v) for v in cell[-3:]) + " from " + " and ".join(parts))
     more = f" and {len(mixed) - _SHOWN} more cells" if len(mixed) > _SHOWN else ""
     all_hw = list(dict.fromkeys(frame["_hw"]))
