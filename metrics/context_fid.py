@@ -82,7 +82,7 @@ class ContextFID(Metric):
     """
 
     name = "context_fid"
-    version = "1"
+    version = "2"
     outputs = {"value": False}
     card = Card(
         title="Context-FID", authors="Jeha, Bohlke-Schneider, Mercado, Kapoor, Nirwan, Flunkert, Gasthaus, "
@@ -94,8 +94,9 @@ class ContextFID(Metric):
                   "paper preset: hidden 64, depth 10, output 320, lr 1e-3, batch 8, 200/600 iterations "
                   "(Diffusion-TS's Context-FID call of the TS2Vec reference code)",
                   "FID = ‖μ_r−μ_g‖² + Tr(Σ_r + Σ_g − 2(Σ_rΣ_g)^{1/2}) on the embeddings"),
-        adapted=("the encoder is fit on the real training windows and scored against held-out windows (tsbench "
-                 "protocol); under timegan2019 both are all windows, as in Diffusion-TS",
+        adapted=("the encoder is fit on the real reference (training) windows, the same for every row of a table "
+                 "(calibration rows included), and scored against held-out windows (tsbench protocol); under "
+                 "timegan2019 both are all windows, as in Diffusion-TS",
                  "encoders are cached per (data, seed, settings) and shared by all generators; Diffusion-TS refits "
                  "one per evaluation",
                  "trace of the matrix square root via a symmetric eigen-decomposition instead of scipy sqrtm "
@@ -136,7 +137,7 @@ class ContextFID(Metric):
         settings = self.settings()
         return {"encoder": f"TS2Vec hidden={settings.hidden_dim} depth={settings.depth} "
                            f"output={settings.output_dim}",
-                "iterations": settings.n_iterations(real_train), "fit_on": "real_train windows",
+                "iterations": settings.n_iterations(real_train), "fit_on": "real reference (training) windows",
                 "scored_against": "real_test windows", "protocol": get_protocol(self.protocol).tag}
 
     def _compute(self, real_train, real_test, synthetic, *, seed, artefact_dir: Path | None):
@@ -145,7 +146,7 @@ class ContextFID(Metric):
         settings = self.settings()
         values = []
         for r in range(self.n_repeats()):
-            encoder = fit_encoder(real_train, settings, derive_seed(self.encoder_seed, r))
+            encoder = fit_encoder(self.reference_, settings, derive_seed(self.encoder_seed, r))
             rng = np.random.default_rng(derive_seed(seed, "context_fid", r))
             real = _subset(real_test, self.max_windows, rng)
             fake = _subset(synthetic, self.max_windows, rng)

@@ -7,8 +7,12 @@ Estimator (unbiased MMD², Gretton et al. 2012, Lemma 6), for ``X`` (m windows) 
 Kernel and bandwidth convention (the *median heuristic*, stated exactly):
 
 * windows ``(seq_len, n_features)`` are flattened to vectors of length ``d = seq_len · n_features``;
-* ``σ² = median{‖z_i − z_j‖² : i < j}`` over the pooled sample ``Z = X ∪ Y`` of the repeat, subsampled
-  (seeded, without replacement) to at most 1000 points when larger;
+* ``σ² = median{‖z_i − z_j‖² : i < j}`` over the *real reference windows* only (the dataset's training
+  windows, the same for every row of a table: see :meth:`tsbench.metric.Metric.compute`), subsampled to at
+  most 1000 windows with a fixed seed, so one kernel serves every row and repeat of a (dataset, split,
+  seq_len) and is recorded as the output ``bandwidth``. (Version 1 pooled each row's own synthetic sample
+  into the median, so a collapsed model got a narrower kernel than the others and rows were not
+  comparable.)
 * ``k(x, y) = exp(−‖x − y‖² / (2σ²))``; :class:`MultiBandwidthMMD` sums this kernel over the bandwidths
   ``σ · s`` for ``s ∈ {0.25, 0.5, 1, 2, 4}`` (so ``k(x, x) = 5``).
 
@@ -133,7 +137,7 @@ def permutation_p_value(observed: float, null: np.ndarray) -> float:
 
 
 class MMD(Metric):
-    """Unbiased MMD² (RBF kernel, median heuristic; see the module docstring for the exact convention).
+    """Unbiased MMD² (RBF kernel, median heuristic on real data; see the module docstring for the convention).
 
     Scored between the held-out real windows ``real_test`` (under ``timegan2019`` these are all windows)
     and the synthetic windows. Each repeat draws a seeded random subset of ``subset_size`` windows of each
@@ -154,7 +158,7 @@ class MMD(Metric):
     """
 
     name = "mmd"
-    version = "1"
+    version = "2"
     outputs: ClassVar[dict[str, bool | None]] = {"value": False, "bandwidth": None, "p_value": None}
     presets: ClassVar[dict[str, dict]] = {
         "smoke": {"subset_size": 200, "repeats": 2},
@@ -169,8 +173,9 @@ class MMD(Metric):
         faithful=("unbiased MMD²_u estimator (Gretton et al. 2012, Lemma 6)",
                   "permutation test p = (1 + #{b: MMD²_b ≥ observed}) / (B + 1)",
                   "median heuristic bandwidth (Gretton et al. 2012, Sec. 8)"),
-        adapted=("convention fixed as σ² = median squared pairwise distance of the pooled sample "
-                 "(≤ 1000 seeded points), k = exp(−d²/(2σ²)); papers vary on this",
+        adapted=("convention fixed as σ² = median squared pairwise distance of the real reference (training) "
+                 "windows (≤ 1000, fixed seed), k = exp(−d²/(2σ²)), one kernel for every row of a table; "
+                 "papers vary on this",
                  "mean ± std over seeded random subsets of both sets (as KID, Bińkowski et al. 2018)",
                  "scored against held-out real windows under the tsbench protocol"))
 
@@ -197,6 +202,11 @@ class MMD(Metric):
 
         return resolve_device(self.device)
 
+    def reference_sigma2(self) -> float:
+        """``σ²`` of the median heuristic on the real reference windows (fixed seed: a function of the data)."""
+        reference = self.reference_.reshape(len(self.reference_), -1)
+        return median_sq_distance(reference, rng=np.random.default_rng(derive_seed("mmd-bandwidth")))
+
     def _compute(self, real_train, real_test, synthetic, *, seed: int, artefact_dir: Path | None) -> MetricResult:
         real = real_test.reshape(len(real_test), -1)
         fake = synthetic.reshape(len(synthetic), -1)
@@ -204,6 +214,7 @@ class MMD(Metric):
         full = size is None or (size >= len(real) and size >= len(fake))
         draws = 1 if full else self.n_repeats()
         device = self._device()
+        sigma2 = self.reference_sigma2()
         out: dict[str, list[float]] = {"value": [], "bandwidth": []}
         if self.permutations:
             out["p_value"] = []
@@ -211,7 +222,6 @@ class MMD(Metric):
             rng = np.random.default_rng(derive_seed(seed, self.name, r))
             X = real if full else real[rng.choice(len(real), size=min(size, len(real)), replace=False)]
             Y = fake if full else fake[rng.choice(len(fake), size=min(size, len(fake)), replace=False)]
-            sigma2 = median_sq_distance(np.concatenate([X, Y]), rng=rng)
             value, null = mmd2_unbiased(X, Y, sigma2=sigma2, scales=self.scales, permutations=self.permutations,
                                         rng=rng, block_size=self.block_size, device=device)
             out["value"].append(value)
@@ -230,7 +240,7 @@ class MultiBandwidthMMD(MMD):
     """
 
     name = "mmd_multi"
-    version = "1"
+    version = "2"
     scales: ClassVar[tuple[float, ...]] = (0.25, 0.5, 1.0, 2.0, 4.0)
     card = Card(
         title="Multi-bandwidth MMD (unbiased MMD², sum of RBF kernels)",
@@ -238,7 +248,8 @@ class MultiBandwidthMMD(MMD):
         faithful=("unbiased MMD²_u estimator (Gretton et al. 2012, Lemma 6)",
                   "permutation test p = (1 + #{b: MMD²_b ≥ observed}) / (B + 1)"),
         adapted=("kernel k = Σ_{s ∈ {0.25, 0.5, 1, 2, 4}} exp(−d²/(2 s² σ²)), σ² = median squared pairwise "
-                 "distance of the pooled sample (≤ 1000 seeded points); a sum of kernels as in generative "
+                 "distance of the real reference (training) windows (≤ 1000, fixed seed), the same for every "
+                 "row; a sum of kernels as in generative "
                  "MMD nets (Li et al. 2015), with scales fixed relative to the median",
                  "mean ± std over seeded random subsets of both sets (as KID, Bińkowski et al. 2018)",
                  "scored against held-out real windows under the tsbench protocol"))

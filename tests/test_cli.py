@@ -120,14 +120,14 @@ def _series_csv(tmp_path, n=60):
 
 def test_run_on_a_user_csv(tmp_path, capsys):
     out = tmp_path / "runs"
-    spec = _series_csv(tmp_path) + "[seq_len=8]"
+    spec = _series_csv(tmp_path, n=120) + "[seq_len=8]"
     assert main(["run", "-g", "gaussian", "-d", spec, "-m", "mmd", "--preset", "smoke", "--seeds", "1",
                  "--out", str(out), "--no-progress"]) == 0
     from tsbench.runner import load_records
 
     records = load_records(out)
     assert set(records["seq_len"]) == {8} and set(records["n_features"]) == {3}
-    assert set(records["split"]) == {"chronological-0.8"}
+    assert set(records["split"]) == {"blocked-0.7/0.15/0.15"}
 
 
 @pytest.mark.parametrize("content, fragment", [

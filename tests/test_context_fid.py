@@ -52,7 +52,7 @@ def test_singular_covariance_is_stable_and_real():
     rng = np.random.default_rng(1)
     low_rank = rng.normal(size=(6, 2))
     S = low_rank @ low_rank.T  # rank 2 of 6
-    assert trace_sqrt_product(S, S) == pytest.approx(np.trace(S), rel=1e-8)
+    assert trace_sqrt_product(S, S) == pytest.approx(np.trace(S), rel=1e-7)  # eigh of a singular matrix
     assert gaussian_frechet(np.zeros(6), S, np.zeros(6), S) == pytest.approx(0.0, abs=1e-8)
     # fewer samples than dimensions (rank-deficient sample covariances) still gives a finite value ≥ 0
     value = frechet_distance(rng.normal(size=(5, 20)), rng.normal(size=(5, 20)) + 1)
@@ -128,7 +128,7 @@ def test_metric_ranks_corruptions_and_is_reproducible():
     assert min(worse) > 10 * max(max(same), 1e-6)
     assert metric.compute(train, test, noisy, seed=0)["value"] == worse
     info = metric.describe_protocol(train)
-    assert info["fit_on"] == "real_train windows" and info["iterations"] == SMOKE["iterations"]
+    assert info["fit_on"] == "real reference (training) windows" and info["iterations"] == SMOKE["iterations"]
 
 
 def test_presets_are_valid_parameters():

@@ -28,13 +28,13 @@ def _error(call, match) -> str:
 
 
 def test_csv_series_with_date_column(tmp_path):
-    rows = "".join(f"2020-01-{i % 28 + 1:02d},{i},{(i * 7) % 11}.5\n" for i in range(40))
+    rows = "".join(f"2020-01-{i % 28 + 1:02d},{i},{(i * 7) % 11}.5\n" for i in range(80))
     path = _csv(tmp_path, "Date,a,b\n" + rows)
     ds = resolve_dataset(str(path) + "[seq_len=5]")
     assert ds.feature_names() == ["a", "b"]
     split = ds.load(seed=0, protocol="timegan2019")
-    assert split.train.shape == (35, 5, 2) and 0 <= split.train.min() and split.train.max() <= 1
-    assert ds.load(seed=0).policy == "chronological-0.8"
+    assert split.train.shape == (75, 5, 2) and 0 <= split.train.min() and split.train.max() <= 1
+    assert ds.load(seed=0, protocol="tsbench-chrono").policy == "chronological-0.7/0.15/0.15"
 
 
 @pytest.mark.parametrize("body, match", [
@@ -75,11 +75,11 @@ def test_npy_rank_1_or_4(tmp_path, shape):
 def test_npy_series_and_windows(tmp_path):
     rng = np.random.default_rng(0)
     series, windows = tmp_path / "s.npy", tmp_path / "w.npz"
-    np.save(series, rng.normal(size=(60, 3)))
+    np.save(series, rng.normal(size=(150, 3)))
     np.savez(windows, windows=rng.normal(size=(30, 8, 2)) * 5)
-    assert resolve_dataset(str(series), seq_len=10).load(seed=0).policy == "chronological-0.8"
+    assert resolve_dataset(str(series), seq_len=10).load(seed=0).policy == "blocked-0.7/0.15/0.15"
     split = resolve_dataset(str(windows)).load(seed=0)
-    assert split.policy == "random-0.8" and split.train.shape == (24, 8, 2)
+    assert split.policy == "random-0.7/0.15/0.15" and split.train.shape == (22, 8, 2)
     assert split.train.min() >= 0 and split.train.max() <= 1  # scaled per feature
     bad = tmp_path / "nan.npy"
     np.save(bad, np.full((30, 8, 2), np.nan))

@@ -56,33 +56,94 @@ def test_split_all_uses_every_window_for_both():
     assert (split.train[:, 1, 0] < split.train[:, 0, 0]).all()  # newest first inside each window
 
 
-def test_split_chronological_has_no_overlap_and_is_seeded():
-    x = _series(200)
+def _time_sets(split, n):
+    """Sets of time indices covered by the train / test / floor windows of an unscaled series whose feature 0
+    is ``t / n``."""
+    def steps(w):
+        return set(np.rint(w[..., 0].astype(np.float64) * n).astype(int).ravel())
+
+    return {role: steps(getattr(split, role)) for role in ("train", "test", "floor")}
+
+
+@pytest.mark.parametrize("protocol", ["tsbench", "tsbench-chrono"])
+def test_held_out_roles_share_no_time_step_and_are_purged(protocol):
+    """Defect: the old `real` row returned the very windows it was scored against; the floor must share no
+    time step with the test windows, and a purge gap of seq_len − 1 rows separates training from both."""
+    n, seq_len = 400, 10
+    x = np.random.default_rng(0).random((n, 3))
+    x[:, 0] = np.arange(n) / n
+    split = split_series(x, seq_len=seq_len, seed=1, protocol=protocol, scale=False)
+    times = _time_sets(split, n)
+    assert times["floor"] and times["test"] and times["train"]
+    assert not times["floor"] & times["test"]
+    for held in ("test", "floor"):
+        gaps = [abs(a - b) for a in times["train"] for b in times[held]]
+        assert min(gaps) >= seq_len  # seq_len − 1 purged rows lie between the closest steps
+
+
+def test_blocked_split_holds_out_interior_blocks_and_scales_on_train_rows():
+    """Defect: the chronological split put the held-out prices above the training range (extrapolation)
+    and fitted the scaler on the whole file. Blocked: held-out blocks inside the training period, scaler
+    from training rows only."""
+    rng = np.random.default_rng(0)
+    trend = np.column_stack([np.linspace(0, 10, 1000) + rng.normal(0, .1, 1000), rng.normal(size=1000)])
+    split = split_series(trend, seq_len=24, seed=0, protocol="tsbench")
+    assert split.policy == "blocked-0.7/0.15/0.15"
+    train = split.train.reshape(-1, 2)
+    np.testing.assert_allclose(train.min(0), 0.0, atol=1e-6)
+    assert train.max(0)[0] == pytest.approx(1.0, abs=1e-5)
+    held = np.concatenate([split.test, split.floor])[..., 0]
+    assert 0.02 < held.min() and held.max() < 0.98  # interpolation: well inside the training range
+    chrono = split_series(trend, seq_len=24, seed=0, protocol="tsbench-chrono")
+    assert chrono.test[..., 0].min() > 0.9  # the forecasting option: the test block is the latest period
+
+
+def test_split_is_seeded_and_sizes_follow_the_fractions():
+    x = _series(2000)
     split = split_series(x, seq_len=10, seed=1, protocol="tsbench")
-    assert split.policy == "chronological-0.8"
-    times_train = np.rint(split.train[..., 0] * 199).astype(int)
-    times_test = np.rint(split.test[..., 0] * 199).astype(int)
-    assert times_train.max() < 160 <= times_test.min()
-    assert len(split.train) == 160 - 10 and len(split.test) == 40 - 10
     again = split_series(x, seq_len=10, seed=1, protocol="tsbench")
     other = split_series(x, seq_len=10, seed=2, protocol="tsbench")
     np.testing.assert_array_equal(split.train, again.train)
     assert not np.array_equal(split.train, other.train)
     np.testing.assert_array_equal(np.sort(split.train[:, 0, 0]), np.sort(other.train[:, 0, 0]))
+    assert len(split.test) == pytest.approx(len(split.floor), rel=0.1)
+    assert 0.1 < len(split.test) / (len(split.train) + 2 * len(split.test)) < 0.2
 
 
-def test_split_chronological_too_short_says_how_to_fix():
+def test_timegan2019_real_halves_are_disjoint_windows():
+    """Under timegan2019 train = test = every window; the real row gets one half and is scored against the
+    other, so it never sees a window it returns."""
+    split = split_series(_series(), seq_len=10, seed=3, protocol="timegan2019")
+    a = {w.tobytes() for w in split.floor}
+    b = {w.tobytes() for w in split.floor_reference}
+    assert not a & b and len(a) + len(b) == len(split.train)
+    train, test = split.scoring_windows(calibration=True)
+    assert train is split.floor_reference and test is split.floor_reference
+    assert split.scoring_windows(calibration=False) == (split.train, split.test)
+
+
+def test_split_too_short_says_how_to_fix():
     with pytest.raises(InputError, match="timegan2019"):
         split_series(_series(60), seq_len=24, seed=0, protocol="tsbench")
 
 
 def test_split_windows_random_for_independent_windows():
-    w = np.random.default_rng(0).random((50, 4, 2), dtype=np.float32)
+    w = np.random.default_rng(0).random((100, 4, 2), dtype=np.float32)
     split = split_windows(w, seed=0, protocol="tsbench")
-    assert split.policy == "random-0.8" and len(split.train) == 40 and len(split.test) == 10
-    both = np.concatenate([split.train, split.test])
-    np.testing.assert_array_equal(np.sort(both.reshape(50, -1), 0), np.sort(w.reshape(50, -1), 0))
+    assert split.policy == "random-0.7/0.15/0.15"
+    assert (len(split.train), len(split.test), len(split.floor)) == (70, 15, 15)
+    both = np.concatenate([split.train, split.test, split.floor])
+    np.testing.assert_array_equal(np.sort(both.reshape(100, -1), 0), np.sort(w.reshape(100, -1), 0))
     assert split_windows(w, seed=0, protocol="timegan2019").policy == "all"
+
+
+def test_retired_protocol_is_readable_but_not_runnable():
+    from tsbench.protocols import get_protocol, recorded_tag, runnable_protocol
+
+    assert get_protocol("tsbench@1").tag == "tsbench@1" and get_protocol("tsbench").tag == "tsbench@2"
+    assert recorded_tag("tsbench") == "tsbench@1" and recorded_tag("tsbench@2") == "tsbench@2"
+    with pytest.raises(InputError, match="retired"):
+        runnable_protocol("tsbench@1")
 
 
 def test_sines_matches_reference_loop_and_range():
@@ -107,7 +168,8 @@ def test_sines_dataset_shape_determinism_and_split():
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     split = ds.load(seed=0)
-    assert split.policy == "random-0.8" and split.train.shape == (80, 12, 3) and split.feature_names[0] == "sine_0"
+    assert split.policy == "random-0.7/0.15/0.15" and split.train.shape == (70, 12, 3)
+    assert split.feature_names[0] == "sine_0"
     assert Sines.presets["smoke"]["n_samples"] < Sines.presets["quick"]["n_samples"] < 10000 + 1
     assert "U(0, 0.1)" in " ".join(Sines.card.faithful)
 

@@ -81,10 +81,28 @@ def test_properties(cls):
     v_shift = metric.compute(real, real, shifted, seed=0)["value"]
     assert len(v_same) == 3 and len(v_shift) == 3
     assert abs(np.mean(v_same)) < 0.02 and np.mean(v_shift) > 10 * abs(np.mean(v_same)) + 0.02
-    # symmetric in its two arguments (the full sets: one evaluation)
+    # symmetric in its two arguments for one kernel (the full sets: one evaluation)
     full = cls(subset_size=None)
     assert full.compute(real, real, shifted, seed=0)["value"][0] == \
-        pytest.approx(full.compute(shifted, shifted, real, seed=0)["value"][0], rel=1e-9)
+        pytest.approx(full.compute(shifted, shifted, real, seed=0, reference=real)["value"][0], rel=1e-9)
+
+
+@pytest.mark.parametrize("cls", [MMD, MultiBandwidthMMD])
+def test_one_kernel_for_every_row_fitted_on_real_data_only(cls):
+    """Defect: the bandwidth was the median over each row's pooled sample, so a collapsed model got a
+    narrower kernel than the others. It must come from the real reference alone, identical for every row."""
+    real, good = windows(0), windows(1)
+    collapsed = np.repeat(windows(2, n=3), 50, axis=0)
+    metric = cls(subset_size=100, repeats=2)
+    bandwidths = {tuple(metric.compute(real, real, fake, seed=s)["bandwidth"]) for fake in (good, collapsed)
+                  for s in (0, 1)}
+    assert len({b for pair in bandwidths for b in pair}) == 1
+    sigma = next(iter(bandwidths))[0]
+    flat = real.reshape(len(real), -1)
+    assert sigma ** 2 == pytest.approx(brute_force_median(flat.astype(np.float32)), rel=1e-6)
+    # the reference, not real_train, sets the kernel when given
+    other = cls(subset_size=100, repeats=2).compute(real, real, good, seed=0, reference=real * 0.5)["bandwidth"]
+    assert other[0] == pytest.approx(sigma / 2, rel=1e-6)
 
 
 def test_deterministic_and_uses_real_test():

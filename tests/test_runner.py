@@ -38,7 +38,7 @@ def test_grid_runs_then_resumes_without_training(tmp_path, capsys):
     assert set(first["generator"]) == {"real", "gaussian"}
     assert set(first["seed"]) == {0, 1}
     assert (first["status"] == "done").all() and first["value"].notna().all()
-    assert set(first["protocol"]) == {"tsbench@1"} and set(first["split"]) == {"random-0.8"}
+    assert set(first["protocol"]) == {"tsbench@2"} and set(first["split"]) == {"random-0.7/0.15/0.15"}
     assert first["torch_version"].notna().all() and first["host"].notna().all()
     capsys.readouterr()
     assert run_cli("run", *GRID, "--seeds", "2", "--out", out) == 0
@@ -177,7 +177,7 @@ def test_records_schema(tmp_path):
     run_grid(cells, tmp_path, progress=False)
     records = load_records(tmp_path)
     assert list(records.columns) == COLUMNS
-    assert set(records["protocol"]) == {"timegan2019@1"} and set(records["split"]) == {"all"}
+    assert set(records["protocol"]) == {"timegan2019@2"} and set(records["split"]) == {"all"}
     row = records.iloc[0]
     assert row["n_train"] == row["n_test"] and np.isfinite(row["value"])
 

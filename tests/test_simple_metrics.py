@@ -141,15 +141,25 @@ def test_correlational_subsets_follow_diffusion_ts():
 @pytest.mark.parametrize("cls, fn", [(ACD, acd), (MDD, mdd), (SD, sd), (KD, kd)])
 def test_feature_measures_as_metrics(cls, fn, pair):
     real, fake = pair
-    train = np.zeros_like(real) + 0.5  # never used: real_test is the reference set
-    result = cls().compute(train, real, fake, seed=0)
+    train = np.zeros_like(real) + 0.5  # not scored against: real_test is the compared set
+    result = cls().compute(train, real, fake, seed=0, reference=real)  # MDD's bins span the reference's range
     assert result == {"value": [pytest.approx(fn(real, fake), rel=1e-6)]}  # float32 inputs
     sub = cls(subset_size=10, repeats=3)
-    values = sub.compute(train, real, fake, seed=0)["value"]
-    assert len(values) == 3 and values == sub.compute(train, real, fake, seed=0)["value"]
+    values = sub.compute(train, real, fake, seed=0, reference=real)["value"]
+    assert len(values) == 3 and values == sub.compute(train, real, fake, seed=0, reference=real)["value"]
     assert cls.card.problems() == [] and cls().higher_is_better is False and cls.name == cls.__name__.lower()
     with pytest.raises(InputError, match="subset_size"):
         cls(subset_size=1).compute(real, real, fake, seed=0)
+
+
+def test_mdd_bins_come_from_the_reference_not_the_scored_subset():
+    """Defect: MDD's bin range came from each row's own real subset; it must be shared by every row."""
+    rng = np.random.default_rng(3)
+    reference = rng.random((200, 6, 2)).astype(np.float32)
+    real, fake = reference[:60] * 0.5, rng.random((60, 6, 2)).astype(np.float32)
+    a = MDD().compute(reference, real, fake, seed=0)["value"][0]
+    assert a == pytest.approx(mdd(real, fake, edges_from=reference), rel=1e-6)
+    assert a != pytest.approx(mdd(real, fake), rel=1e-3)
 
 
 def test_detects_the_defects_they_are_meant_for():

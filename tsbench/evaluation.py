@@ -18,7 +18,7 @@ import numpy as np
 from .runner.cells import MetricSpec
 from .seeding import derive_seed
 
-_DATA: tuple | None = None  # (real_train, real_test, synthetic) inside a worker, sent once by the initializer
+_DATA: tuple | None = None  # (real_train, real_test, synthetic, reference) inside a worker, sent once
 
 
 def metric_seed(seed: int, spec: MetricSpec) -> int:
@@ -27,10 +27,13 @@ def metric_seed(seed: int, spec: MetricSpec) -> int:
 
 
 def timed_compute(spec: MetricSpec, real_train: np.ndarray, real_test: np.ndarray, synthetic: np.ndarray, *,
-                  seed: int, artefact_dir: Path | None = None) -> tuple[dict[str, list[float]], float]:
-    """``({output: [value per repeat]}, seconds)`` of one metric computed with exactly ``seed``."""
+                  seed: int, artefact_dir: Path | None = None,
+                  reference: np.ndarray | None = None) -> tuple[dict[str, list[float]], float]:
+    """``({output: [value per repeat]}, seconds)`` of one metric computed with exactly ``seed``; ``reference``
+    (default ``real_train``) is what data-dependent scales are fitted on (see :class:`tsbench.metric.Metric`)."""
     start = time.perf_counter()
-    values = spec.instantiate().compute(real_train, real_test, synthetic, seed=seed, artefact_dir=artefact_dir)
+    values = spec.instantiate().compute(real_train, real_test, synthetic, seed=seed, artefact_dir=artefact_dir,
+                                        reference=reference)
     return values, time.perf_counter() - start
 
 
@@ -38,9 +41,11 @@ class MetricWorkers:
     """``jobs`` spawned one-thread processes that hold the three arrays (sent once per worker);
     :meth:`submit` returns a future of :func:`timed_compute`. Use as a context manager."""
 
-    def __init__(self, jobs: int, real_train: np.ndarray, real_test: np.ndarray, synthetic: np.ndarray):
+    def __init__(self, jobs: int, real_train: np.ndarray, real_test: np.ndarray, synthetic: np.ndarray, *,
+                 reference: np.ndarray | None = None):
         self._pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_init_worker, initargs=(real_train, real_test, synthetic))
+                                         initializer=_init_worker,
+                                         initargs=(real_train, real_test, synthetic, reference))
 
     def submit(self, spec: MetricSpec, seed: int, artefact_dir: Path | None = None) -> Future:
         return self._pool.submit(_compute_in_worker, spec, seed, artefact_dir)
@@ -69,16 +74,18 @@ def compute_metrics(specs: list[MetricSpec], real_train: np.ndarray, real_test: 
         return [f.result()[0] for f in futures]
 
 
-def _init_worker(real_train, real_test, synthetic) -> None:
+def _init_worker(real_train, real_test, synthetic, reference) -> None:
     from .runner.executors import set_threads
 
     global _DATA
     set_threads(1)
-    _DATA = (real_train, real_test, synthetic)
+    _DATA = (real_train, real_test, synthetic, reference)
 
 
 def _compute_in_worker(spec: MetricSpec, seed: int, artefact_dir: Path | None):
-    return timed_compute(spec, *_DATA, seed=seed, artefact_dir=artefact_dir)
+    real_train, real_test, synthetic, reference = _DATA
+    return timed_compute(spec, real_train, real_test, synthetic, seed=seed, artefact_dir=artefact_dir,
+                         reference=reference)
 
 
 __all__ = ["MetricWorkers", "compute_metrics", "metric_seed", "timed_compute"]

@@ -48,15 +48,26 @@ class Metric(BaseEstimator):
         protocol = getattr(self, "protocol", "tsbench")
         return int(repeats) if repeats else get_protocol(protocol).default_repeats
 
-    def compute(self, real_train, real_test, synthetic, *, seed: int,
-                artefact_dir: str | Path | None = None) -> MetricResult:
-        """Validate the parameters and the inputs, then :meth:`_compute`; returns ``{output: [float per repeat]}``."""
+    def compute(self, real_train, real_test, synthetic, *, seed: int, artefact_dir: str | Path | None = None,
+                reference=None) -> MetricResult:
+        """Validate the parameters and the inputs, then :meth:`_compute`; returns ``{output: [float per repeat]}``.
+
+        ``reference`` (default: ``real_train``) is the real data that anything data-dependent but not part of
+        the comparison is fitted on — a kernel bandwidth, a feature encoder, histogram edges. The runner passes
+        the dataset's training windows for every row, so that state is the same for every row of a table; a
+        metric that fits such state reads it from ``self.reference_`` and never from ``synthetic``.
+        """
         self._check_params()
         real_train = check_windows(real_train, what="real_train")
         real_test = check_windows(real_test, what="real_test")
         synthetic = check_windows(synthetic, what="synthetic")
         check_same_layout(real_train, real_test)
         check_same_layout(real_test, synthetic)
+        if reference is None:
+            self.reference_ = real_train
+        else:
+            self.reference_ = check_windows(reference, what="reference")
+            check_same_layout(real_train, self.reference_)
         if artefact_dir is not None:
             Path(artefact_dir).mkdir(parents=True, exist_ok=True)
         result = self._compute(real_train, real_test, synthetic, seed=int(seed),

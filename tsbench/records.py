@@ -8,9 +8,11 @@ outcome    status ('done' | 'failed' | 'timeout'), error
 timings    fit_s, sample_s, metric_s (seconds; metric_s is per metric, shared by its repeats)
 shape      n_train, n_test, n_samples, seq_len, n_features
 provenance tsbench_version, torch_version, numpy_version, python_version, git_sha, device, host, timestamp
+compute    device_type ('cpu' | 'cuda' | 'mps'), precision ('float32' | 'amp' | 'float32-tf32'); part of the
+           cell identity, so tables can refuse to mix them (``None`` in records written before they existed)
 
 ``dataset`` and ``generator`` are display names (``timegan[hidden_dim=48]``); ``protocol`` is
-``name@version`` (e.g. ``tsbench@1``); ``metric`` is the metric's display name, suffixed ``.output`` for
+``name@version`` (e.g. ``tsbench@2``); ``metric`` is the metric's display name, suffixed ``.output`` for
 outputs other than ``value``. A failed cell contributes one row with ``metric = None``, status and error.
 Tables (:mod:`tsbench.report`) are pure functions of these records.
 """
@@ -23,7 +25,7 @@ COLUMNS = [
     "fit_s", "sample_s", "metric_s",
     "n_train", "n_test", "n_samples", "seq_len", "n_features",
     "tsbench_version", "torch_version", "numpy_version", "python_version", "git_sha", "device", "host",
-    "timestamp",
+    "timestamp", "device_type", "precision",
 ]
 
 

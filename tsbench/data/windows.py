@@ -1,4 +1,4 @@
-"""Scaling, windowing and train/test splits (the TimeGAN loader, made explicit and seeded).
+"""Scaling, windowing and train / test / floor splits (the TimeGAN loader, made explicit and seeded).
 
 TimeGAN's reference loader (Yoon et al. 2019, ``data_loading.py``) reads a headed CSV, reverses the rows,
 min–max scales every column over the whole file with ``(x - min) / (max - min + 1e-7)``, cuts windows
@@ -83,16 +83,64 @@ def _check_unit_range(arr: np.ndarray, what: str) -> None:
                          fix="pass scale=true (per-feature min-max scaling) or scale the data yourself")
 
 
+def block_roles(n_blocks: int, held_out: float) -> list[str]:
+    """Role of each of ``n_blocks`` contiguous blocks: ``k = max(1, round(n_blocks · held_out))`` test and
+    ``k`` floor blocks at evenly spread interior positions (alternately test, floor), the rest train. The
+    first and last block always train, so held-out blocks lie inside the training period.
+
+    >>> block_roles(7, 0.15)
+    ['train', 'test', 'train', 'train', 'train', 'floor', 'train']
+    """
+    k = max(1, int(round(n_blocks * held_out)))
+    if n_blocks < 2 * k + 2:
+        raise ValueError(f"{n_blocks} blocks cannot hold {k} test and {k} floor blocks inside training blocks")
+    roles = ["train"] * n_blocks
+    positions = np.round(np.linspace(1, n_blocks - 2, 2 * k)).astype(int)
+    for i, position in enumerate(positions):
+        roles[position] = "test" if i % 2 == 0 else "floor"
+    return roles
+
+
+def _segments(n_rows: int, roles: list[str]) -> list[tuple[str, int, int]]:
+    """Equal contiguous blocks of ``n_rows`` with their roles, merged into runs ``(role, start, end)``."""
+    edges = np.linspace(0, n_rows, len(roles) + 1).round().astype(int)
+    runs: list[tuple[str, int, int]] = []
+    for role, start, end in zip(roles, edges[:-1], edges[1:]):
+        if runs and runs[-1][0] == role:
+            runs[-1] = (role, runs[-1][1], int(end))
+        else:
+            runs.append((role, int(start), int(end)))
+    return runs
+
+
+def _purge(runs: list[tuple[str, int, int]], gap: int) -> list[tuple[str, int, int]]:
+    """Drop ``gap`` rows at every boundary between two roles, from the training side (else the later run)."""
+    out = [list(run) for run in runs]
+    for left, right in zip(out[:-1], out[1:]):
+        if left[0] == right[0]:
+            continue
+        if left[0] == "train":
+            left[2] -= gap
+        else:
+            right[1] += gap
+    return [(role, start, end) for role, start, end in out]
+
+
+def _role_windows(arr: np.ndarray, runs, role: str, seq_len: int) -> np.ndarray:
+    parts = [make_windows(arr[start:end], seq_len) for r, start, end in runs if r == role]
+    return np.concatenate(parts)
+
+
 def split_series(series, *, seq_len: int, seed: int, protocol: str | Protocol = "tsbench", scale: bool = True,
                  feature_names: Sequence[str] | None = None, what: str = "series") -> "Split":
-    """Split one chronological series ``(time, features)`` into train/test windows under ``protocol``.
+    """Split one chronological series ``(time, features)`` into train / test / floor windows under ``protocol``.
 
-    Rows are reversed when ``protocol.reverse_rows`` (TimeGAN's ``[::-1]``), then min–max scaled over the
-    whole file (so train and test share one scale and both lie in [0, 1]). Policy ``all``: train = test =
-    all windows, shuffled by ``seed`` (one array, shared). Policy ``chronological``: the scaled series is cut
-    at ``train_fraction`` of its rows *before* windowing — the first part gives the training windows
-    (shuffled by ``seed``), the rest the held-out windows (shuffled by a sub-seed) — so no test window
-    shares a time step with a training window.
+    Rows are reversed when ``protocol.reverse_rows`` (TimeGAN's ``[::-1]``). Policy ``all``: min–max scaled
+    over the whole file; train = test = all windows, shuffled by ``seed``; ``floor`` is one random half of
+    them and ``floor_reference`` the other. Policies ``blocked`` and ``chronological``: the series is cut into
+    role runs *before* windowing (see :mod:`tsbench.protocols`), ``seq_len − 1`` rows are purged at every
+    boundary between roles, windows are cut inside runs, and the scaler is fitted on the training rows only
+    (held-out windows may then leave [0, 1] slightly). Windows of each role are shuffled by a sub-seed.
     """
     from ..dataset import Split
 
@@ -100,40 +148,78 @@ def split_series(series, *, seq_len: int, seed: int, protocol: str | Protocol = 
     arr = np.asarray(series, dtype=np.float64)
     if protocol.reverse_rows:
         arr = arr[::-1]
-    if scale:
-        arr = minmax_scale(arr, feature_names, what=what)
-    else:
-        _check_unit_range(arr, what)
     names = list(feature_names or [])
+    if not scale:
+        _check_unit_range(arr, what)
     if protocol.split == "all":
+        if scale:
+            arr = minmax_scale(arr, feature_names, what=what)
         windows = make_windows(arr, seq_len)
         windows = windows[rng(seed, "split", "train").permutation(len(windows))]
-        return Split(train=windows, test=windows, policy="all", feature_names=names)
-    if protocol.split != "chronological":
-        raise InputError("protocol split policy", expected="'all' or 'chronological'", got=repr(protocol.split),
-                         fix="use a protocol from tsbench.protocols.PROTOCOLS")
-    fraction = float(protocol.train_fraction)
-    cut = int(round(arr.shape[0] * fraction))
-    need = seq_len + 1
-    if cut < need or arr.shape[0] - cut < need:
-        minimum = int(np.ceil(need / min(fraction, 1 - fraction)))
-        raise InputError(f"{what} too short for a chronological {fraction:g}/{1 - fraction:g} split",
-                         expected=f"at least {minimum} rows (each part needs seq_len + 1 = {need})",
-                         got=f"{arr.shape[0]} rows",
+        return _all_split(windows, names, what=what)
+    if scale:
+        minmax_scale(arr, feature_names, what=what)  # a constant column is named before any length check
+    runs = _split_runs(arr.shape[0], seq_len, protocol, what=what)
+    if scale:
+        train_rows = np.concatenate([arr[start:end] for role, start, end in runs if role == "train"])
+        low, high = _scaler(train_rows, feature_names, what=what)
+        arr = (arr - low) / (high - low + EPS)
+    parts = {role: _role_windows(arr, runs, role, seq_len) for role in ("train", "test", "floor")}
+    parts = {role: w[rng(seed, "split", role).permutation(len(w))] for role, w in parts.items()}
+    return Split(train=parts["train"], test=parts["test"], floor=parts["floor"],
+                 policy=f"{protocol.split}-{protocol.train_fraction:g}/{protocol.held_out:g}/{protocol.held_out:g}",
+                 feature_names=names)
+
+
+def _scaler(rows: np.ndarray, feature_names, *, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature min and max of ``rows``; a feature constant on them is an :class:`InputError`."""
+    minmax_scale(rows, feature_names, what=f"{what} (training rows)")  # raises on a constant feature
+    return rows.min(axis=0), rows.max(axis=0)
+
+
+def _split_runs(n_rows: int, seq_len: int, protocol: Protocol, *, what: str) -> list[tuple[str, int, int]]:
+    """Purged role runs for a ``blocked`` or ``chronological`` split; each must hold ≥ 1 window."""
+    if protocol.split not in ("blocked", "chronological"):
+        raise InputError("protocol split policy", expected="'all', 'blocked' or 'chronological'",
+                         got=repr(protocol.split), fix="use a protocol from tsbench.protocols.PROTOCOLS")
+    gap, need = seq_len - 1, seq_len + 1
+    if protocol.split == "chronological":
+        cuts = np.round(np.cumsum([0, protocol.train_fraction, protocol.held_out, protocol.held_out]) * n_rows)
+        runs = [(role, int(a), int(b)) for role, a, b in zip(("train", "floor", "test"), cuts[:-1], cuts[1:])]
+    else:  # blocks of ≥ 3 · seq_len rows: a training block between two held-out ones loses 2 · gap rows
+        n_blocks = min(protocol.n_blocks, n_rows // (3 * seq_len))
+        k = max(1, int(round(n_blocks * protocol.held_out)))
+        runs = _segments(n_rows, block_roles(n_blocks, protocol.held_out)) if n_blocks >= 2 * k + 2 else []
+    runs = _purge(runs, gap) if runs else runs
+    if not runs or any(end - start < need for _, start, end in runs):
+        minimum = 12 * seq_len if protocol.split == "blocked" else int(np.ceil((need + gap) / protocol.held_out))
+        raise InputError(f"{what} too short for the {protocol.tag} {protocol.split} split",
+                         expected=f"at least about {minimum} rows (every train / test / floor part needs "
+                                  f"seq_len + 1 = {need} rows after purging {gap} rows at its boundaries)",
+                         got=f"{n_rows} rows",
                          fix="use a longer series, a smaller seq_len, or --protocol timegan2019 (no split)")
-    train = make_windows(arr[:cut], seq_len)
-    test = make_windows(arr[cut:], seq_len)
-    train = train[rng(seed, "split", "train").permutation(len(train))]
-    test = test[rng(seed, "split", "test").permutation(len(test))]
-    return Split(train=train, test=test, policy=f"chronological-{fraction:g}", feature_names=names)
+    return runs
+
+
+def _all_split(windows: np.ndarray, names: list[str], *, what: str) -> "Split":
+    """Policy ``all``: train = test = ``windows``; floor / floor_reference = its two halves (in order)."""
+    from ..dataset import Split
+
+    half = len(windows) // 2
+    if half < 2:
+        raise InputError(f"{what}: too few windows", expected="at least 4 windows (the real row needs two halves "
+                         "of at least 2)", got=f"{len(windows)} windows", fix="provide more data")
+    return Split(train=windows, test=windows, policy="all", feature_names=names, floor=windows[:half],
+                 floor_reference=windows[half:])
 
 
 def split_windows(windows, *, seed: int, protocol: str | Protocol = "tsbench",
                   feature_names: Sequence[str] | None = None) -> "Split":
     """Split independent windows ``(n, seq_len, F)`` in [0, 1] under ``protocol``.
 
-    Policy ``all``: train = test = all windows (one shared array). Policy ``chronological``: windows that
-    share no time steps cannot leak, so a seeded random ``train_fraction`` split is used (``random-0.8``).
+    Policy ``all``: train = test = all windows (one shared array; ``floor`` / ``floor_reference`` are two
+    seeded random halves). Otherwise windows that share no time steps cannot leak, so a seeded random split
+    into train / test / floor in the protocol's proportions is used (``random-0.7/0.15/0.15``).
     """
     from ..dataset import Split
     from ..validation import check_windows
@@ -142,15 +228,17 @@ def split_windows(windows, *, seed: int, protocol: str | Protocol = "tsbench",
     arr = check_windows(windows, what="dataset windows")
     names = list(feature_names or [])
     if protocol.split == "all":
-        return Split(train=arr, test=arr, policy="all", feature_names=names)
-    fraction = float(protocol.train_fraction)
-    n_train = int(round(len(arr) * fraction))
-    if n_train < 1 or n_train >= len(arr):
-        raise InputError("too few windows for a random split", expected="at least one window on each side",
+        return _all_split(arr[rng(seed, "split", "halves").permutation(len(arr))], names, what="dataset windows")
+    n_held = int(round(len(arr) * protocol.held_out))
+    n_train = len(arr) - 2 * n_held
+    if n_held < 2 or n_train < 1:
+        raise InputError("too few windows for a random split",
+                         expected=f"at least {int(np.ceil(2 / protocol.held_out))} windows (2 per held-out part)",
                          got=f"{len(arr)} windows", fix="provide more windows or use --protocol timegan2019")
     order = rng(seed, "split").permutation(len(arr))
-    return Split(train=arr[order[:n_train]], test=arr[order[n_train:]], policy=f"random-{fraction:g}",
-                 feature_names=names)
+    fraction = f"{protocol.train_fraction:g}/{protocol.held_out:g}/{protocol.held_out:g}"
+    return Split(train=arr[order[:n_train]], test=arr[order[n_train:n_train + n_held]],
+                 floor=arr[order[n_train + n_held:]], policy=f"random-{fraction}", feature_names=names)
 
 
 def uses_series(dataset: "Dataset") -> bool:

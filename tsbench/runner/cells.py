@@ -3,7 +3,9 @@ protocol — and their identity.
 
 The cell id is a hash of: dataset name, version and resolved parameters; generator name, resolved
 parameters (runtime-only ones such as ``device`` excluded), class ``version`` and the source hash of its
-module; the preset, the protocol tag and the seed. Editing one generator's file invalidates only its cells.
+module; the preset, the protocol tag, the seed, the device type (``cpu``/``cuda``/``mps``, not the index)
+and the precision (``float32``, ``amp``, ``float32-tf32``), so a CPU cell and a CUDA or mixed-precision cell
+never share a cache entry. Editing one generator's file invalidates only its cells.
 Metric results inside a cell are keyed the same way (metric name, resolved parameters, version, source
 hash, protocol), so adding a metric never retrains anything.
 """
@@ -50,6 +52,7 @@ class MetricSpec:
     def build(cls, display: str, *, preset: str, protocol: str, repeats: int | None) -> "MetricSpec":
         name, explicit = parse_display_name(display)
         metric_cls = metrics.get(name)
+        protocol = get_protocol(protocol).metrics  # the metric-settings family, e.g. "tsbench" for tsbench-chrono
         if protocol not in metric_cls.protocols:
             raise InputError(f"metric {name}", expected=f"a protocol it is defined under ({', '.join(metric_cls.protocols)})",
                              got=f"--protocol {protocol}", fix=f"drop -m {name} or use another --protocol")
@@ -76,7 +79,7 @@ class CellSpec:
     generator: str  # display name
     seed: int  # training seed index (0, 1, 2, …)
     preset: str
-    protocol: str
+    protocol: str  # the tag, e.g. "tsbench@2"
     metrics: tuple[MetricSpec, ...]
     generator_params: dict
     device: str
@@ -86,6 +89,8 @@ class CellSpec:
     generator_version: str = ""
     timeout: float | None = None  # seconds; not part of the identity
     metric_jobs: int = 1  # metrics computed at once in worker processes; not part of the identity
+    device_type: str = "cpu"  # "cpu", "cuda", "mps" (no index): part of the identity
+    precision: str = "float32"  # "float32", "amp" (mixed precision), "float32-tf32" …: part of the identity
 
     @property
     def label(self) -> str:
@@ -113,21 +118,48 @@ class CellSpec:
         return out
 
 
+def device_type(device: str) -> str:
+    """The device type a cell computes on: ``"auto"`` resolved (CUDA when visible), the index dropped."""
+    text = str(device).strip().lower()
+    if text == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return text.split(":", 1)[0]
+
+
+def precision_label(device_kind: str, params: dict) -> str:
+    """``"amp"`` when the generator trains in mixed precision, else ``"float32"`` — with ``"-tf32"`` on CUDA
+    when float32 matrix products may use TF32 (``torch.get_float32_matmul_precision() != "highest"``)."""
+    if params.get("amp"):
+        return "amp"
+    if device_kind == "cuda":
+        import torch
+
+        if torch.get_float32_matmul_precision() != "highest":
+            return "float32-tf32"
+    return "float32"
+
+
 def build_cell(dataset_display: str, dataset_id: dict, generator_display: str, seed: int, *, preset: str,
                protocol: str, metric_specs: tuple[MetricSpec, ...], device: str, n_samples: int | None,
                timeout: float | None = None) -> CellSpec:
     name, explicit = parse_display_name(generator_display)
     gen_cls = generators.get(name)
     params = resolve_params(gen_cls, preset, explicit, display=generator_display)
+    kind = device_type(device)
+    precision = precision_label(kind, params)
     identity = {
         "dataset": dataset_id,
         "generator": {"name": name, "params": identity_params(params), "version": gen_cls.version,
                       "code": source_hash(gen_cls)},
         "preset": preset, "protocol": get_protocol(protocol).tag, "seed": seed, "n_samples": n_samples,
+        "device_type": kind, "precision": precision,
     }
     if "device" in gen_cls._get_param_names():
         params["device"] = device
     return CellSpec(dataset=dataset_display, generator=format_display_name(name, explicit), seed=seed,
-                    preset=preset, protocol=protocol, metrics=metric_specs, generator_params=params,
+                    preset=preset, protocol=get_protocol(protocol).tag, metrics=metric_specs, generator_params=params,
                     device=device, n_samples=n_samples, cell_id=_hash(identity), dataset_id=dataset_id,
-                    generator_version=f"{gen_cls.version}+{source_hash(gen_cls)}", timeout=timeout)
+                    generator_version=f"{gen_cls.version}+{source_hash(gen_cls)}", timeout=timeout,
+                    device_type=kind, precision=precision)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..naming import parse_display_name
-from ..protocols import get_protocol
+from ..protocols import get_protocol, recorded_tag
 from ..records import COLUMNS, metric_column
 from .store import RunStore, read_json
 
@@ -34,7 +34,7 @@ def load_records(out: str | Path = "tsbench-runs") -> pd.DataFrame:
 def cell_records(folder: Path) -> list[dict]:
     cell = read_json(folder / "cell.json")
     trained = read_json(folder / "trained.json") if (folder / "trained.json").exists() else {}
-    protocol = get_protocol(cell["protocol"])
+    protocol = get_protocol(recorded_tag(cell["protocol"]))
     base = {
         "cell_id": cell["cell_id"], "dataset": cell["dataset"], "generator": cell["generator"],
         "generator_name": parse_display_name(cell["generator"])[0], "seed": cell["seed"],
@@ -42,6 +42,7 @@ def cell_records(folder: Path) -> list[dict]:
         "fit_s": trained.get("fit_s"), "sample_s": trained.get("sample_s"),
         **{k: trained.get(k) for k in ("n_train", "n_test", "n_samples", "seq_len", "n_features")},
         **{k: cell.get(k) for k in _PROVENANCE},
+        "device_type": cell.get("device_type"), "precision": cell.get("precision"),
         "timestamp": datetime.fromtimestamp((folder / "cell.json").stat().st_mtime, timezone.utc)
         .isoformat(timespec="seconds"),
     }

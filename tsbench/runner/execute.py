@@ -161,31 +161,50 @@ def _train_and_sample(cell: CellSpec, split, folder: Path, progress):
 
     name, _ = parse_display_name(cell.generator)
     generator = generators.get(name)(**cell.generator_params)
+    from_floor = uses_floor(name)
     start = time.perf_counter()
-    generator.fit(split.train, seed=cell.fit_seed, callback=progress, X_test=split.test)
+    generator.fit(split.train, seed=cell.fit_seed, callback=progress, X_test=split.floor if from_floor else None)
     fit_s = time.perf_counter() - start
     atomic_save(folder / "model.ckpt", generator.save)
     if generator.history_:
         import pandas as pd
 
         atomic_write_bytes(folder / "losses.csv", pd.DataFrame(generator.history_).to_csv(index=False).encode())
-    n = cell.n_samples or len(split.train)
+    n = cell.n_samples or len(split.floor if from_floor else split.train)
     start = time.perf_counter()
     samples = generator.sample(n, seed=cell.sample_seed)
     sample_s = time.perf_counter() - start
     if not np.isfinite(samples).all():
         raise TsbenchError(f"{cell.generator} produced non-finite samples; the cell fails instead of scoring them")
     atomic_save(folder / "samples.npy", lambda tmp: np.save(open(tmp, "wb"), samples))
-    timings = {"fit_s": fit_s, "sample_s": sample_s, "n_train": len(split.train), "n_test": len(split.test),
+    real_train, real_test = split.scoring_windows(from_floor)
+    timings = {"fit_s": fit_s, "sample_s": sample_s, "n_train": len(real_train), "n_test": len(real_test),
                "n_samples": n, "seq_len": split.seq_len, "n_features": split.n_features, "split": split.policy}
     atomic_write_json(folder / "trained.json", timings)  # the trained marker comes last
     return samples
 
 
+def uses_floor(generator_name: str) -> bool:
+    """Whether the generator is a built-in calibration row built from real held-out windows (``real``, the
+    corruptions): it is fitted with ``split.floor`` and scored with :meth:`Split.scoring_windows`. Held-out
+    windows are never handed to a plugin, whatever it declares."""
+    from ..registry import generators
+
+    entry = generators.entry(generator_name)
+    return entry.origin == "built-in" and bool(getattr(entry.load(), "uses_test_split", False))
+
+
 def _run_metrics(cell: CellSpec, pending: list[MetricSpec], split, samples, folder: Path, deadline):
     """Compute and record each pending metric; yields ``(metric, ok)`` in order. With ``cell.metric_jobs > 1``
-    they are computed at once in worker processes (same values: each metric has its own seed)."""
+    they are computed at once in worker processes (same values: each metric has its own seed).
+
+    Every row of a dataset and seed shares ``split.train`` as the metrics' ``reference`` (what kernel scales
+    and encoders are fitted on), so their fitted state is the same for every row of a table."""
     from ..evaluation import MetricWorkers, timed_compute
+    from ..naming import parse_display_name
+
+    real_train, real_test = split.scoring_windows(uses_floor(parse_display_name(cell.generator)[0]))
+    reference = split.train
 
     def artefacts(metric):
         return folder / "artefacts" / metric.name
@@ -202,10 +221,11 @@ def _run_metrics(cell: CellSpec, pending: list[MetricSpec], split, samples, fold
         for metric in pending:
             deadline.check()
             yield metric, settle(metric, lambda m=metric: timed_compute(
-                m, split.train, split.test, samples, seed=cell.metric_seed(m), artefact_dir=artefacts(m)))
+                m, real_train, real_test, samples, seed=cell.metric_seed(m), artefact_dir=artefacts(m),
+                reference=reference))
         return
     deadline.check()
-    with MetricWorkers(jobs, split.train, split.test, samples) as workers:
+    with MetricWorkers(jobs, real_train, real_test, samples, reference=reference) as workers:
         futures = [(m, workers.submit(m, cell.metric_seed(m), artefacts(m))) for m in pending]
         for metric, future in futures:
             yield metric, settle(metric, future.result)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..presets import check_preset
-from ..protocols import get_protocol
+from ..protocols import runnable_protocol
 from ..validation import check_positive_int
 from .cells import CellSpec, MetricSpec, build_cell
 from ..seeding import derive_seed
@@ -43,7 +43,7 @@ def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *
                n_samples: int | None = None, timeout: float | None = None) -> list[CellSpec]:
     """All cells of the grid (validates every name and parameter before anything runs)."""
     check_preset(preset)
-    get_protocol(protocol)
+    protocol = runnable_protocol(protocol).tag
     seeds = check_positive_int(seeds, what="--seeds")
     if n_samples is not None:
         n_samples = check_positive_int(n_samples, what="--n-samples")
