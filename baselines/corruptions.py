@@ -1,7 +1,9 @@
 """Calibration generators with one controlled defect each (used by ``tsbench validate-metrics``).
 
-They corrupt *held-out* real windows (``X_test``, given by the runner since ``uses_test_split = True``;
-the training windows when none are given), except ``copy_train``, which returns training windows:
+They corrupt the split's *floor* windows (``X_test``, given by the runner to built-in calibration rows since
+``uses_test_split = True``; the training windows when none are given), which never coincide with the windows
+they are scored against (see :mod:`tsbench.baselines.calibration`), except ``copy_train``, which returns
+training windows:
 
 * ``noise`` — additive Gaussian noise ``N(0, sigma²)``, clipped to [0, 1] (the data range);
 * ``shuffle_time`` — the time steps of each window permuted (one permutation per window, shared by its

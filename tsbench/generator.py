@@ -51,14 +51,16 @@ class Generator(BaseEstimator):
     version: ClassVar[str] = "1"
     #: declared known conformance failures: {check_name: reason}
     known_failures: ClassVar[dict[str, str]] = {}
-    #: whether fit needs the held-out split too (calibration rows such as ``real``)
+    #: whether fit wants the split's floor windows too (calibration rows such as ``real``). The runner honours
+    #: it for built-in generators only: a plugin never receives held-out windows, whatever it declares.
     uses_test_split: ClassVar[bool] = False
 
     # public API -----------------------------------------------------------------------------------
     def fit(self, X, *, seed: int, callback: ProgressCallback | None = None, X_test=None) -> "Generator":
         """Fit on windows ``X`` (n, seq_len, n_features) in [0, 1] with an explicit ``seed``.
 
-        ``X_test`` (held-out windows) is passed on only to generators with ``uses_test_split`` (e.g. ``real``).
+        ``X_test`` (the split's floor windows) is passed on only to generators with ``uses_test_split``; the
+        runner gives it to built-in calibration rows only (``real``, the corruptions).
         """
         X = check_windows(X, what=f"{type(self).__name__}.fit X")
         extra = {}
