@@ -14,7 +14,7 @@
 * ``gaussian`` — an independent Gaussian per (time step, feature), fit to the training windows and
   clipped to [0, 1]: matches the marginals and nothing else (no temporal or cross-channel structure). It is
   the null every model must beat.
-
+"""
 from __future__ import annotations
 
 import numpy as np
