@@ -57,7 +57,7 @@ def run(args) -> int:
         first = raw.iloc[0]
         header += (f"\n\nRun: git {first.git_sha or 'unknown'}, tsbench {first.tsbench_version}, "
                    f"torch {first.torch_version}, numpy {first.numpy_version}, Python {first.python_version}; "
-                   f"host {first.host}, {first.device}; started {first.timestamp} (also in every row of raw.csv).")
+                   f"host {first.host}, {first.device}; started {first.timestamp} (also in every row of raw.csv).\n")
     paths = write_outputs(raw, summary, Path(args.out), level=args.level, header=header)
     blind = summary[(summary.response == "blind") & (summary.output == "value")]
     print(f"wrote {paths['report']} ({len(summary)} rows, {len(blind)} blind spots, {wall:.0f} s)")
