@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from tsbench.card import Card
 from tsbench.cli import main
@@ -121,6 +122,71 @@ class NaNSamples(Good):
         return out
 
 
+class OutOfRange(Good):
+    """Unclipped noise around the mean: values below 0 and above 1, outside the data range."""
+
+    def _sample(self, n, *, seed):
+        return self.mean_ + 3 * self.scale * np.random.default_rng(seed).standard_normal((n, *self.mean_.shape))
+
+
+class Float64Samples(Good):
+    def sample(self, n, *, seed):
+        return super().sample(n, seed=seed).astype(np.float64)
+
+
+class TimeFeatureSwapped(Good):
+    """Returns (n, n_features, seq_len) instead of (n, seq_len, n_features)."""
+
+    def sample(self, n, *, seed):
+        return super().sample(n, seed=seed).transpose(0, 2, 1)
+
+
+class IgnoresSampleSeed(Good):
+    def _sample(self, n, *, seed):
+        return super()._sample(n, seed=0)
+
+
+class SeededNetwork(Good):
+    """Learned state includes a (tiny) torch network whose weights are drawn from the fit seed; samples are
+    shifted by its bias. Conforming."""
+
+    def _init_seed(self, seed):
+        return seed
+
+    def _fit(self, X, *, seed, callback):
+        super()._fit(X, seed=seed, callback=callback)
+        g = torch.Generator().manual_seed(self._init_seed(seed))
+        D = X.shape[2]
+        self.net_ = self._net(torch.rand(D, D, generator=g), torch.rand(D, generator=g))
+
+    @staticmethod
+    def _net(weight, bias):
+        net = torch.nn.utils.skip_init(torch.nn.Linear, *weight.shape)  # no draw from the global torch RNG
+        with torch.no_grad():
+            net.weight.copy_(torch.as_tensor(weight))
+            net.bias.copy_(torch.as_tensor(bias))
+        return net
+
+    def _sample(self, n, *, seed):
+        return np.clip(super()._sample(n, seed=seed) + 0.05 * self.net_.bias.detach().numpy(), 0, 1)
+
+    def _state(self):
+        state = {k: v for k, v in super()._state().items() if k != "net_"}
+        return {**state, "weight": self.net_.weight.detach().numpy(), "bias": self.net_.bias.detach().numpy()}
+
+    def _set_state(self, state):
+        state = dict(state)
+        self.net_ = self._net(state.pop("weight"), state.pop("bias"))
+        super()._set_state(state)
+
+
+class FixedNetworkSeed(SeededNetwork):
+    """Initialises its network from a hard-coded seed instead of the fit seed."""
+
+    def _init_seed(self, seed):
+        return 0
+
+
 class BadMetadata(Good):
     name = "bad name!"
     card = Card(title="")
@@ -141,8 +207,9 @@ def _statuses(results) -> dict[str, str]:
     return {r.check: r.status for r in results}
 
 
-def test_good_generator_passes_every_check():
-    results = check_generator(Good)
+@pytest.mark.parametrize("cls", [Good, SeededNetwork])
+def test_good_generator_passes_every_check(cls):
+    results = check_generator(cls)
     assert [r.status for r in results] == ["PASS"] * len(results), [r.line() for r in results if not r.ok]
 
 
@@ -155,10 +222,15 @@ def test_good_generator_passes_every_check():
     (UnseededFit, {"check_seed_determinism"}),
     (PrivateState, {"check_checkpoint"}),
     (NaNSamples, {"check_sample_shapes", "check_n_features", "check_smoke_cell"}),
+    (OutOfRange, {"check_sample_range", "check_smoke_cell"}),
+    (Float64Samples, {"check_sample_shapes", "check_n_features", "check_smoke_cell"}),
+    (TimeFeatureSwapped, {"check_sample_shapes", "check_n_features", "check_smoke_cell"}),
+    (IgnoresSampleSeed, {"check_seed_determinism", "check_fit_seed"}),
+    (FixedNetworkSeed, {"check_fit_seed"}),
     (BadMetadata, {"check_metadata", "check_init_stores_params", "check_get_set_params", "check_not_fitted",
-                   "check_bad_input", "check_fit", "check_global_rng", "check_sample_shapes", "check_sample_bad_n",
-                   "check_seed_determinism", "check_sample_stateless", "check_n_features", "check_checkpoint",
-                   "check_smoke_cell"}),
+                   "check_bad_input", "check_fit", "check_global_rng", "check_sample_shapes", "check_sample_range",
+                   "check_sample_bad_n", "check_seed_determinism", "check_fit_seed", "check_sample_stateless",
+                   "check_n_features", "check_checkpoint", "check_smoke_cell"}),
 ])
 def test_checks_catch_violations(cls, failing):
     statuses = _statuses(check_generator(cls))
@@ -285,8 +357,8 @@ def test_cli_check_registered_name(capsys):
     assert main(["check", "gaussian"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "PASS  gaussian::check_metadata"
-    assert sum(line.startswith("PASS ") for line in out) == 15
-    assert out[-1].startswith("generator tsbench.baselines.calibration:Gaussian: 15 pass")
+    assert sum(line.startswith("PASS ") for line in out) == len(GENERATOR_CHECKS)
+    assert out[-1].startswith(f"generator tsbench.baselines.calibration:Gaussian: {len(GENERATOR_CHECKS)} pass")
 
 
 def test_cli_check_module_class_reports_failures(capsys):

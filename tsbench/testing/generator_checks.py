@@ -133,6 +133,22 @@ def _assert_samples(samples, n: int, seq_len: int, n_features: int, what: str) -
         fail(f"{what}: sample returned {(~np.isfinite(samples)).sum()} non-finite values")
 
 
+def _assert_in_range(samples: np.ndarray, what: str) -> None:
+    """Samples lie in [0, 1], the range of the (min-max scaled) data."""
+    low, high = float(np.nanmin(samples)), float(np.nanmax(samples))
+    if low < 0.0 or high > 1.0:
+        outside = int(((samples < 0) | (samples > 1)).sum())
+        fail(f"{what}: {outside} sampled values outside [0, 1] (min {low:.4g}, max {high:.4g}); the data are "
+             "scaled to [0, 1], so squash the output (e.g. sigmoid) or clip it")
+
+
+def _holds_networks(estimator) -> bool:
+    """Whether the learned state includes torch modules (a model trained from random initial weights)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and any(isinstance(v, torch.nn.Module) for k, v in vars(estimator).items()
+                                     if k.endswith("_") and not k.startswith("_"))
+
+
 # checks ------------------------------------------------------------------------------------------
 def check_metadata(ctx: Context) -> None:
     """``name``, ``card``, ``version``, ``presets`` (keys ⊆ smoke/quick/paper, valid parameters),
@@ -206,6 +222,17 @@ def check_sample_shapes(ctx: Context) -> None:
         _assert_samples(estimator.sample(n, seed=n), n, X.shape[1], X.shape[2], f"n={n}")
 
 
+def check_sample_range(ctx: Context) -> None:
+    """Every sampled value lies in [0, 1], the data range (for each n in the settings and for as many windows
+    as the training set)."""
+    estimator = _fitted(ctx)
+    X, _ = _data(ctx)
+    for n in (*ctx.settings.sample_sizes, len(X)):
+        samples = np.asarray(estimator.sample(n, seed=100 + n))
+        if samples.size and np.issubdtype(samples.dtype, np.number):
+            _assert_in_range(samples, f"n={n}")
+
+
 def check_sample_bad_n(ctx: Context) -> None:
     """``sample`` rejects n = 0, -1, 2.5 and True with a ``ValueError``."""
     estimator = _fitted(ctx)
@@ -234,6 +261,25 @@ def check_seed_determinism(ctx: Context) -> None:
         diff = float(np.max(np.abs(a - b))) if a.shape == b.shape else float("nan")
         fail(f"two fits with seed={FIT_SEED} gave different samples (max |diff| {diff:.3g}); seed every random "
              "draw of fit (weights, batches, noise) from the seed")
+
+
+def check_fit_seed(ctx: Context) -> str | None:
+    """fit + sample with other seeds gives other samples: ``fit(seed=1)`` then ``sample(7, seed=4)`` differs
+    from ``fit(seed=0)`` then ``sample(7, seed=3)``. A model that trains networks (torch modules in its learned
+    state) must also depend on the fit seed alone: ``fit(seed=1)`` and ``fit(seed=0)`` sampled with the same
+    seed differ. (Same seeds → identical samples: :func:`check_seed_determinism`.)"""
+    estimator = _fitted(ctx)
+    X, X_test = _data(ctx)
+    other = _fit(ctx, ctx.make(), X, X_test, seed=FIT_SEED + 1)
+    if _same(estimator.sample(7, seed=3), other.sample(7, seed=4)):
+        fail(f"fit(seed={FIT_SEED}) + sample(seed=3) and fit(seed={FIT_SEED + 1}) + sample(seed=4) gave identical "
+             "samples; the seeds must drive the randomness")
+    if _same(estimator.sample(7, seed=3), other.sample(7, seed=3)):
+        if _holds_networks(estimator):
+            fail(f"fits with seed={FIT_SEED} and seed={FIT_SEED + 1} gave identical samples although the model "
+                 "trains networks; initialise weights and draw batches and noise from the fit seed")
+        return "the fit does not depend on its seed (no networks: a deterministic fit)"
+    return None
 
 
 def check_sample_stateless(ctx: Context) -> None:
@@ -311,10 +357,13 @@ def check_checkpoint(ctx: Context) -> None:
 
 
 def check_smoke_cell(ctx: Context) -> str:
-    """End to end: fit → sample as many windows as the training set → a metric gives finite values."""
+    """End to end: fit → sample as many windows as the training set (float32 ``(n, seq_len, n_features)``,
+    finite, in [0, 1]) → a metric gives finite values."""
     estimator = _fitted(ctx)
     X, X_test = _data(ctx)
     synthetic = estimator.sample(len(X), seed=1)
+    _assert_samples(synthetic, len(X), X.shape[1], X.shape[2], f"n={len(X)}")
+    _assert_in_range(synthetic, f"n={len(X)}")
     name, values = _score(X, X_test, synthetic)
     bad = {k: v for k, v in values.items() if not all(np.isfinite(v))}
     if bad:
@@ -347,8 +396,10 @@ GENERATOR_CHECKS = {
     "check_fit": check_fit,
     "check_global_rng": check_global_rng,
     "check_sample_shapes": check_sample_shapes,
+    "check_sample_range": check_sample_range,
     "check_sample_bad_n": check_sample_bad_n,
     "check_seed_determinism": check_seed_determinism,
+    "check_fit_seed": check_fit_seed,
     "check_sample_stateless": check_sample_stateless,
     "check_n_features": check_n_features,
     "check_checkpoint": check_checkpoint,
