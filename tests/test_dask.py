@@ -100,7 +100,7 @@ def test_killed_worker_cell_is_retried_once_nothing_lost(client, tmp_path):
     assert [o.status for o in summary.outcomes] == ["done"] * 3, [o.error for o in summary.outcomes]
     records = load_records(tmp_path / "runs")
     assert (records["status"] == "done").all()
-    assert records.groupby("cell_id").size().tolist() == [records.groupby("cell_id").size().iloc[0]] * 3
+    assert records["cell_id"].nunique() == 3 and set(records["metric"]) >= {"mmd", "mmd.bandwidth"}
     assert len(records) == len(records.drop_duplicates(["cell_id", "metric", "repeat"]))
     _wait_for_workers(client, 2)
 

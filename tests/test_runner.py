@@ -193,3 +193,14 @@ def test_cli_leaves_the_local_executor_to_run_grid():
     assert _executor(Namespace(executor=None, jobs=2, threads=None)) is None
     explicit = _executor(Namespace(executor="process", jobs=2, threads=None))
     assert isinstance(explicit, ProcessExecutor) and explicit.jobs == 2
+
+
+def test_run_writes_the_records_file_that_table_reads(tmp_path, capsys):
+    """`tsbench table --records` asks for the records file written by `tsbench run`: run must write it."""
+    out = tmp_path / "runs"
+    assert run_cli("run", *GRID, "--seeds", "1", "--out", str(out)) == 0
+    said = capsys.readouterr().out
+    path = out / "records.csv"
+    assert path.exists() and f"--records {path}" in said
+    pd.testing.assert_frame_equal(pd.read_csv(path), load_records(out).reset_index(drop=True), check_dtype=False)
+    assert run_cli("table", "--records", str(path), "--format", "md") == 0

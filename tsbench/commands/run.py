@@ -95,12 +95,26 @@ def run(args) -> int:
     executor = _executor(args)
     summary = run_grid(cells, args.out, jobs=args.jobs, executor=executor, threads_per_job=args.threads,
                        force=args.force, progress=False if args.no_progress else None)
+    records_file = write_records_file(args.out)
     print(f"{len(cells)} cells: {summary.cached} already done, {summary.trained} trained, "
           f"{len(summary.outcomes) - len(summary.failures)} finished, {len(summary.failures)} failed "
-          f"→ records in {args.out} (`tsbench table --out {args.out}`)")
+          f"→ records in {records_file} (`tsbench table --records {records_file}`)")
     for outcome in summary.failures:
         print(f"  failed: {outcome.label}: {outcome.error}")
     return 1 if summary.failures else 0
+
+
+def write_records_file(out) -> str:
+    """Write ``OUT/records.csv`` (every record of the folder, :data:`tsbench.records.COLUMNS`) atomically;
+    returns its path. Re-written at the end of every run, so it always matches the cells on disk."""
+    from pathlib import Path
+
+    from ..runner import load_records
+    from ..runner.store import atomic_write_bytes
+
+    path = Path(out) / "records.csv"
+    atomic_write_bytes(path, load_records(out).to_csv(index=False).encode())
+    return str(path)
 
 
 def _executor(args):

@@ -177,11 +177,12 @@ def select_metrics(patterns: list[str] | None, protocol: str):
     from ..naming import parse_display_name
     from ..registry import metrics
 
+    family = runnable_protocol(protocol).metrics  # metrics declare the settings families they support
     names, skipped = select_names(metrics, patterns, all_=True)
     explicit = {p.strip() for p in patterns or () if not any(ch in parse_display_name(p)[0] for ch in "*?")}
 
     def defined(display: str) -> bool:
-        return protocol in metrics.get(parse_display_name(display)[0]).protocols
+        return family in metrics.get(parse_display_name(display)[0]).protocols
 
     # names given exactly are checked (and rejected) by MetricSpec; defaults and wildcard matches are filtered
     undefined = [m for m in names if m not in explicit and not defined(m)]
