@@ -1,6 +1,11 @@
-"""Stocks and Energy against a direct NumPy re-implementation of the TimeGAN loader (../shared/data)."""
+"""Stocks and Energy against a direct NumPy re-implementation of the TimeGAN loader (../shared/data, or
+$TSBENCH_SHARED_DATA; missing data skip these tests, or fail them under CI=true — tested at the end)."""
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -8,15 +13,16 @@ import pytest
 
 from tsbench.data import resolve_dataset
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def shared_data(monkeypatch, tmp_path):
-    if not (SHARED / "stock_data.csv").is_file() or not (SHARED / "energy_data.csv").is_file():
-        pytest.skip(f"reference CSVs not found in {SHARED}")
-    monkeypatch.setenv("TSBENCH_DATA_DIR", str(SHARED))
+@pytest.fixture
+def shared(require_shared_data, monkeypatch, tmp_path) -> Path:
+    """The reference CSVs' folder, used by the dataset loaders too."""
+    folder = require_shared_data("stock_data.csv", "energy_data.csv")
+    monkeypatch.setenv("TSBENCH_DATA_DIR", str(folder))
     monkeypatch.setenv("TSBENCH_CACHE", str(tmp_path / "cache"))  # never downloads: the local copy wins
+    return folder
 
 
 def timegan_windows(path: Path, seq_len: int = 24) -> np.ndarray:
@@ -34,23 +40,23 @@ def _as_index(windows: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("name, filename, count, n_features",
                          [("stocks", "stock_data.csv", 3661, 6), ("energy", "energy_data.csv", 19711, 28)])
-def test_timegan_protocol_equals_reference_loader(name, filename, count, n_features):
+def test_timegan_protocol_equals_reference_loader(shared, name, filename, count, n_features):
     split = resolve_dataset(name).load(seed=0, protocol="timegan2019")
     assert split.policy == "all" and split.test is split.train
     assert split.train.shape == (count, 24, n_features) and split.train.dtype == np.float32
-    reference = timegan_windows(SHARED / filename).astype(np.float32)
+    reference = timegan_windows(shared / filename).astype(np.float32)
     index = _as_index(split.train, reference)
     assert sorted(index) == list(range(count))  # the same windows, shuffled
     assert not np.array_equal(index, np.arange(count))
 
 
-def test_chronological_split_has_disjoint_time_ranges():
+def test_chronological_split_has_disjoint_time_ranges(shared):
     split = resolve_dataset("stocks").load(seed=0, protocol="tsbench")
     assert split.policy == "chronological-0.8"
     cut = round(3685 * 0.8)
     assert split.train.shape == (cut - 24, 24, 6) and split.test.shape == (3685 - cut - 24, 24, 6)
     # oldest-first (no reversal under tsbench): train windows end before the cut, test windows start after
-    ori = np.loadtxt(SHARED / "stock_data.csv", delimiter=",", skiprows=1)
+    ori = np.loadtxt(shared / "stock_data.csv", delimiter=",", skiprows=1)
     norm = (ori - ori.min(0)) / (ori.max(0) - ori.min(0) + 1e-7)
     starts = np.arange(len(norm) - 23)
     reference = np.stack([norm[i:i + 24] for i in starts]).astype(np.float32)
@@ -59,9 +65,46 @@ def test_chronological_split_has_disjoint_time_ranges():
     assert train_starts.max() + 24 <= cut <= test_starts.min()
 
 
-def test_feature_names_and_seeded_shuffle():
+def test_feature_names_and_seeded_shuffle(shared):
     dataset = resolve_dataset("stocks")
     assert dataset.feature_names() == ["Open", "High", "Low", "Close", "Adj_Close", "Volume"]
     a, b = dataset.load(seed=1, protocol="timegan2019"), dataset.load(seed=1, protocol="timegan2019")
     np.testing.assert_array_equal(a.train, b.train)
     assert not np.array_equal(a.train, dataset.load(seed=2, protocol="timegan2019").train)
+
+
+# the rule: missing reference data skip these tests, except under CI=true, where they fail --------------------
+@pytest.mark.parametrize("ci, outcome", [("true", "fail"), ("TRUE", "fail"), ("1", "fail"), (None, "skip"),
+                                         ("false", "skip"), ("", "skip")])
+def test_missing_shared_data_fails_under_ci_else_skips(require_shared_data, monkeypatch, tmp_path, ci, outcome):
+    monkeypatch.setenv("TSBENCH_SHARED_DATA", str(tmp_path))
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    expected = pytest.fail.Exception if outcome == "fail" else pytest.skip.Exception
+    with pytest.raises(expected, match="stock_data.csv not found"):
+        require_shared_data("stock_data.csv")
+    (tmp_path / "stock_data.csv").write_text("Open\n1\n")
+    assert require_shared_data("stock_data.csv") == tmp_path
+
+
+@pytest.mark.parametrize("ci", [True, False])
+def test_missing_shared_data_in_the_real_data_tests(tmp_path, ci):
+    """The real-data tests of this module and of test_fidelity.py (Stocks, Energy) run in a separate pytest
+    with an empty $TSBENCH_SHARED_DATA: with CI=true every one fails (or errors in its fixture), without it
+    every one is skipped."""
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env.update(TSBENCH_SHARED_DATA=str(tmp_path), **({"CI": "true"} if ci else {}))
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "slow or not slow",
+                             "-k", "not missing_shared_data and not sines", "tests/test_data_real.py",
+                             "tests/test_fidelity.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    counts = {word: int(n) for n, word in re.findall(r"(\d+) (failed|errors?|skipped|passed)",
+                                                      result.stdout.strip().splitlines()[-1])}
+    if ci:
+        assert result.returncode == 1, result.stdout
+        assert counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0) == 8, result.stdout
+        assert "passed" not in counts and "skipped" not in counts, result.stdout
+        assert result.stdout.count("CI=true: reference data") >= 8
+    else:
+        assert result.returncode == 0 and counts == {"skipped": 8}, result.stdout
