@@ -102,7 +102,7 @@ class Embeddings(Metric):
     version = "1"
     outputs: ClassVar[dict[str, bool | None]] = {"pca_explained_variance": None, "tsne_kl_divergence": None}
     presets: ClassVar[dict[str, dict]] = {"smoke": {"n_samples": 100, "max_iter": 300},
-                                          "quick": {"n_samples": 500}, "paper": {}}
+                                          "quick": {"n_samples": 250, "max_iter": 500}, "paper": {}}
     card = Card(
         title="PCA and t-SNE embeddings (TimeGAN visualisation)",
         authors="Yoon, Jarrett, van der Schaar", year=2019, venue="NeurIPS", citation_key="yoon2019timegan",

@@ -52,8 +52,11 @@ def test_plugin_passes_tsbench_check(plugin_path):
     result = _tsbench(plugin_path, "check", "example_ar")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert sum(line.startswith("PASS  example_ar::") for line in lines) == 15
-    assert lines[-1].startswith("generator tsbench_plugin_example.ar:AutoRegressive: 15 pass")
+    from tsbench.testing import GENERATOR_CHECKS
+
+    n = len(GENERATOR_CHECKS)
+    assert sum(line.startswith("PASS  example_ar::") for line in lines) == n
+    assert lines[-1].startswith(f"generator tsbench_plugin_example.ar:AutoRegressive: {n} pass")
 
 
 def test_plugin_runs_through_tsbench_run(plugin_path, tmp_path):

@@ -4,24 +4,15 @@ This is the data fact behind docs/protocols.md: a chronological split puts the h
 training range, the blocked split keeps the held-out blocks inside it."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from tsbench.data import resolve_dataset
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-
 
 @pytest.fixture(autouse=True)
-def shared_data(monkeypatch, tmp_path):
-    if not (SHARED / "stock_data.csv").is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the reference CSVs are missing from {SHARED}")
-        pytest.skip(f"reference CSVs not found in {SHARED}")
-    monkeypatch.setenv("TSBENCH_DATA_DIR", str(SHARED))
+def shared_data(monkeypatch, tmp_path, require_shared_data):
+    monkeypatch.setenv("TSBENCH_DATA_DIR", str(require_shared_data("stock_data.csv")))
     monkeypatch.setenv("TSBENCH_CACHE", str(tmp_path / "cache"))
 
 
