@@ -116,7 +116,8 @@ class Embeddings(Metric):
                  "tsbench: current scikit-learn t-SNE defaults (perplexity 30, 1000 iterations, automatic "
                  "learning rate, PCA initialisation)",
                  "real windows are the held-out ones under the tsbench protocol",
-                 "2-D coordinates saved as CSV; the smoke preset uses 100 windows and 300 iterations"))
+                 "2-D coordinates saved as CSV; the smoke preset uses 100 windows and 300 iterations, quick 250 "
+                 "windows and 500 iterations"))
 
     def __init__(self, *, protocol: str = "tsbench", repeats: int | None = None, n_samples: int = 1000,
                  perplexity: float | None = None, max_iter: int | None = None):
