@@ -106,7 +106,7 @@ class ContextFID(Metric):
     presets = {
         "smoke": {"hidden_dim": 8, "output_dim": 16, "depth": 2, "iterations": 10, "max_windows": 500},
         "quick": {"hidden_dim": 32, "output_dim": 128, "depth": 6, "iterations": 150, "max_train_windows": 4000,
-                  "max_windows": 2000},
+                  "max_windows": 2000, "repeats": 3},
         "paper": {},
     }
 
