@@ -8,7 +8,8 @@ as the reference code's bidirectional RNN) with one shared ``Linear → sigmoid`
 per-step probabilities are averaged over time. Training follows the paper: standard GAN losses (or
 feature matching on the discriminator's last LSTM layer for G), L2 weight regularisation, SGD with
 gradient-norm clipping, maximum-likelihood pretraining of G with a growing sequence-length curriculum,
-and the freezing rule "a network whose loss is below 70 % of the other's is not updated on that batch".
+and the freezing rule "a network whose loss is below 70 % of the other's is not updated on that batch"
+(D's loss is the sum of its real and fake cross-entropies, compared as it is).
 
 Shapes: windows ``(n, seq_len, n_features)`` in [0, 1]; the generator output goes through a sigmoid.
 
@@ -42,16 +43,18 @@ def _keep_mask(shape, p: float, rng: torch.Generator, device) -> torch.Tensor:
 class _Generator(nn.Module):
     """Step-by-step LSTM generator; ``teacher`` replaces the fed-back output (pretraining)."""
 
-    def __init__(self, n_features: int, noise_dim: int, hidden: int, layers: int):
+    def __init__(self, n_features: int, noise_dim: int, hidden: int, layers: int, dense_init: str = "reference"):
         super().__init__()
         self.input = nn.Linear(noise_dim + n_features, hidden)
         self.cells = nn.ModuleList(nn.LSTMCell(hidden, hidden) for _ in range(layers))
         self.output = nn.Linear(hidden, n_features)
         # the reference code's initialisation: its ``linear`` layers draw weights from N(0, 1) with zero
-        # biases (which makes the noise matter from the start), BasicLSTMCell adds 1 to the forget gate
-        for layer in (self.input, self.output):
-            nn.init.normal_(layer.weight, std=1.0)
-            nn.init.zeros_(layer.bias)
+        # biases (which makes the noise matter from the start), BasicLSTMCell adds 1 to the forget gate;
+        # "torch" keeps PyTorch's default U(±1/√fan_in) for the two dense layers
+        if dense_init == "reference":
+            for layer in (self.input, self.output):
+                nn.init.normal_(layer.weight, std=1.0)
+                nn.init.zeros_(layer.bias)
         with torch.no_grad():
             for cell in self.cells:
                 cell.bias_hh[hidden:2 * hidden] += 1.0
@@ -139,6 +142,9 @@ class CRNNGAN(TorchGenerator):
         D's learning rate is ``lr · d_lr_factor`` (the reference code's option; 1 = the paper's single rate).
     freeze_ratio : float
         A network is not updated on a batch when its loss is below ``freeze_ratio`` × the other's (0.7).
+    dense_init : {"reference", "torch"}
+        G's input and output dense layers: N(0, 1) weights and zero biases (the reference code) or
+        PyTorch's default initialisation.
     device, amp : str, bool
         ``"cpu"``/``"cuda"``/``"auto"``; bfloat16 autocast on CUDA.
     """
@@ -161,8 +167,9 @@ class CRNNGAN(TorchGenerator):
             "dropout 0.5 (keep_prob of the reference code), 6 epochs of maximum-likelihood pretraining",
             "pretraining with a sequence-length curriculum (growing prefixes)",
             "freezing as the paper states: D is not updated on a batch when its loss < 70 % of G's, G not "
-            "when its loss < 70 % of D's (the released code's rule, gated on losses < 2 and mis-indented so "
-            "that G is paused too often, is not reproduced)",
+            "when its loss < 70 % of D's, with D's loss as it is (real + fake cross-entropy) — at chance it is "
+            "twice G's, so G waits until D has learned something (the released code's rule, gated on losses < 2 "
+            "and mis-indented so that G is paused too often, is not reproduced)",
         ),
         adapted=(
             "the generator output goes through a sigmoid to match the [0, 1] data range (the paper models "
@@ -172,24 +179,26 @@ class CRNNGAN(TorchGenerator):
             "the freezing decision uses the losses of the same batch, computed in one forward pass before "
             "either update (the reference code uses the previous batch's losses); it runs on the device, "
             "without a host sync",
-            "the freezing rule compares D's loss per term (mean of its real and fake cross-entropies) with G's "
-            "adversarial loss (also under feature matching): compared literally, D's two-term loss is twice "
-            "G's at equilibrium and G would stay frozen whenever D is at chance",
+            "the freezing rule compares D's loss with G's adversarial loss also under feature matching",
             "the L2 coefficient is a parameter (the paper gives none); the penalty is Σ w² over each "
             "network's own weights",
             "the reference code's metadata (song-level) inputs are not used; its LSTM weights use PyTorch's "
             "default initialisation instead of U(±init_scale)",
             "quick preset: Adam (lr 1e-4 for G, d_lr_factor 10 for D) instead of SGD 0.1, feature matching on, "
-            "64 × 2 units, batch 64, 40 pretraining epochs (they are cheap and give most of the gain), 300 adversarial steps — chosen so a Sines cell fits in "
-            "about 2 CPU minutes; with SGD 0.1 or equal Adam rates, D stayed at chance or G drifted away from "
-            "the pretrained solution within a few hundred steps",
+            "1 × 64 units, batch 64, 10 pretraining epochs, 100 adversarial steps — a CPU budget. At this budget "
+            "C-RNN-GAN does NOT beat the gaussian null on Sines (results/tuning/quick-sines.json); the probes "
+            "behind this (SGD, Adam rates, feature matching, freezing, initialisation) are in "
+            "results/tuning/crnngan-probes.md: the adversarial phase moved G away from its pretrained state in "
+            "every setting tried",
+            "dense_init='torch' (not the default) replaces the reference's N(0, 1) dense initialisation by "
+            "PyTorch's; with it the noise is ignored after pretraining (collapsed samples)",
             "smoke and quick presets use smaller networks, larger batches and fewer steps (CPU budgets)",
         ),
     )
     presets = {
         "smoke": {"iterations": 20, "pretrain_epochs": 1, "batch_size": 32, "hidden": 16, "layers": 1,
                   "lr": 0.1},
-        "quick": {"iterations": 300, "pretrain_epochs": 40, "batch_size": 64, "hidden": 64, "layers": 2,
+        "quick": {"iterations": 100, "pretrain_epochs": 10, "batch_size": 64, "hidden": 64, "layers": 1,
                   "optimizer": "adam", "lr": 1e-4, "d_lr_factor": 10.0, "feature_matching": True},
         "paper": {"iterations": 20000, "pretrain_epochs": 6, "batch_size": 20, "hidden": 350, "layers": 2,
                   "lr": 0.1, "dropout": 0.5, "grad_clip": 5.0},
@@ -199,7 +208,8 @@ class CRNNGAN(TorchGenerator):
                  lr: float = 0.1, hidden: int = 350, layers: int = 2, noise_dim: int | None = None,
                  dropout: float = 0.0, feature_matching: bool = False, l2: float = 1e-5,
                  grad_clip: float = 5.0, freeze_ratio: float = 0.7, optimizer: str = "sgd",
-                 d_lr_factor: float = 1.0, device: str = "cpu", amp: bool = False):
+                 d_lr_factor: float = 1.0, dense_init: str = "reference", device: str = "cpu",
+                 amp: bool = False):
         self.iterations = iterations
         self.pretrain_epochs = pretrain_epochs
         self.batch_size = batch_size
@@ -214,6 +224,7 @@ class CRNNGAN(TorchGenerator):
         self.freeze_ratio = freeze_ratio
         self.optimizer = optimizer
         self.d_lr_factor = d_lr_factor
+        self.dense_init = dense_init
         self.device = device
         self.amp = amp
 
@@ -225,8 +236,11 @@ class CRNNGAN(TorchGenerator):
         if not 0.0 <= float(self.dropout) < 1.0:
             raise InputError("CRNNGAN dropout", expected="a probability in [0, 1)", got=repr(self.dropout),
                              fix="pass e.g. dropout=0.5 (the paper) or 0.0")
+        if self.dense_init not in ("reference", "torch"):
+            raise InputError("CRNNGAN dense_init", expected="'reference' or 'torch'", got=repr(self.dense_init),
+                             fix="pass dense_init='reference' (N(0, 1), the reference code) or 'torch'")
         return {"generator": _Generator(n_features, self._noise_dim(n_features), int(self.hidden),
-                                        int(self.layers)),
+                                        int(self.layers), self.dense_init),
                 "discriminator": _Discriminator(n_features, int(self.hidden), int(self.layers))}
 
     def _generate(self, n, rng):
@@ -324,10 +338,10 @@ class CRNNGAN(TorchGenerator):
             loss_g = (feat_real.detach().mean(0) - feat_fake.mean(0)).pow(2).mean()
         else:
             loss_g = adversarial_g
-        # freezing rule: compare D's loss per term (real, fake) with G's adversarial loss, so that both
-        # equal log 2 when D is at chance
+        # the paper's freezing rule on the losses as they are: D's (real + fake cross-entropy) against G's
+        # adversarial loss. At chance D's loss is twice G's, so G waits until D has learned something.
         ratio = float(self.freeze_ratio)
-        d_cmp, g_cmp = loss_d.detach() / 2, adversarial_g.detach()
+        d_cmp, g_cmp = loss_d.detach(), adversarial_g.detach()
         freeze = torch.stack([d_cmp < ratio * g_cmp, g_cmp < ratio * d_cmp])
         # both gradients from the same forward pass, before either update (D's only w.r.t. D's weights)
         grads_d = self._penalised_grads(D, loss_d, retain=True)

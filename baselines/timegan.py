@@ -165,20 +165,16 @@ class TimeGAN(TorchGenerator):
             "variable-length sequences (the reference's T feed) are not supported: all windows have the same length",
             "randomness from explicit seeded generators instead of NumPy's global state",
             "amp=True (CUDA only) autocasts the dense layers and losses to bfloat16; the GRU core stays float32",
-            "quick preset: paper architecture but 600 steps per phase (a CPU budget: fit median 99.5 s per Sines "
-            "cell in the committed quick run, not the paper's 50 000 steps); smoke preset: a tiny network for tests",
+            "quick preset: the paper's architecture with 200 steps per phase — a CPU budget, not the paper's 50 000; "
+            "its measured scores against the gaussian null are in results/tuning/quick-sines.json (at this budget "
+            "TimeGAN does not beat the null on every metric); smoke preset: a tiny network for tests",
         ),
     )
-    #: smoke: seconds, for tests. quick: NOT the paper's budget — the paper's architecture with 600 steps per
-    #: phase (fit: median 99.5 s per Sines cell in the committed quick run, results/README.md).
-    #: Measured (``tsbench run -g timegan -g gaussian -d sines -m mmd --preset quick --seeds 2 --threads 1``,
-    #: 2 shared, heavily loaded cores): fit 218–320 s wall; MMD² 0.064 ± 0.010 vs 0.020 ± 0.001 for the
-    #: Gaussian null — at this budget TimeGAN does NOT beat it. A seed-0 scan (MMD² every 250 joint steps)
-    #: plateaued at 0.036–0.047 from 500 to 1250 steps; 2 layers or lr 3e-3 were worse at equal steps.
-    #: paper: the reference code's defaults.
+    #: smoke: seconds, for tests. quick: NOT the paper's budget — the paper's architecture with 200 steps per
+    #: phase (measured scores and fit times: results/tuning/quick-sines.json). paper: the reference code's defaults.
     presets = {
         "smoke": {"hidden_dim": 8, "num_layers": 2, "batch_size": 32, "iterations": 20},
-        "quick": {"hidden_dim": 24, "num_layers": 3, "batch_size": 128, "iterations": 600},
+        "quick": {"hidden_dim": 24, "num_layers": 3, "batch_size": 128, "iterations": 200},
         "paper": {"hidden_dim": 24, "num_layers": 3, "batch_size": 128, "iterations": 50000},
     }
 
