@@ -178,3 +178,16 @@ def test_user_errors_survive_pickling():
                   UnknownNameError("metric", "mdd_x", ["mdd"], ["mdd", "mmd"]), CellFailure("diverged")):
         copy = pickle.loads(pickle.dumps(error))
         assert type(copy) is type(error) and str(copy) == str(error) and vars(copy) == vars(error)
+
+
+@pytest.mark.parametrize("command", ["run", "evaluate"])
+def test_ragged_csv_is_one_line_exit_2(tmp_path, capsys, command):
+    """Rows with different numbers of fields escaped as `internal error: ParserError` (evaluate, exit 1) or as
+    a two-line message (run)."""
+    path = _csv(tmp_path / "ragged.csv", "a,b\n1,2\n3,4,5\n" + "6,7\n" * 40)
+    out = tmp_path / "runs"
+    args = (["run", "-g", "gaussian", "-d", path, "-m", "mmd", "--preset", "smoke", "--out", str(out)]
+            if command == "run" else ["evaluate", "--real", path, "--synthetic", path, "-m", "mmd"])
+    err = one_line_error(capsys, *args)
+    assert "same number of fields" in err and "line 3" in err
+    assert not out.exists()

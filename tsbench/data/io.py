@@ -65,7 +65,8 @@ def _read_series_csv(path: str, _mtime: int, _size: int) -> tuple[np.ndarray, li
         raise InputError(what, expected="a header row and data rows", got="an empty file",
                          fix="write a headed CSV, one column per feature") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(what, expected="a comma-separated, headed CSV", got=f"unparseable text ({exc})".strip(),
+        raise InputError(what, expected="a comma-separated, headed CSV with the same number of fields on every row",
+                         got=f"unparseable text ({_one_line(exc)})",
                          fix="save the file as a plain comma-separated CSV") from None
     names = [str(c) for c in frame.columns]
     if names and all(_is_number(n) for n in names):
@@ -177,6 +178,11 @@ def load_windows_file(path: str | os.PathLike, *, what: str = "windows") -> np.n
     return check_windows(np.array(arr, dtype=np.float32), what=label)
 
 
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line (pandas' parser messages end with a newline)."""
+    return " ".join(str(exc).split())
+
+
 def _windows_from_tidy_csv(path: Path, label: str) -> np.ndarray:
     import pandas as pd
 
@@ -185,6 +191,9 @@ def _windows_from_tidy_csv(path: Path, label: str) -> np.ndarray:
         frame = pd.read_csv(path, **_exact_floats(pd))
     except pd.errors.EmptyDataError:
         raise InputError(label, expected="a tidy windows CSV", got="an empty file", fix=fix) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(label, expected="a comma-separated tidy windows CSV with the same number of fields on "
+                         "every row", got=f"unparseable text ({_one_line(exc)})", fix=fix) from None
     missing = [c for c in ("window", "step") if c not in frame.columns]
     if missing:
         raise InputError(label, expected="integer columns 'window' and 'step' plus feature columns",
