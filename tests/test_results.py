@@ -31,8 +31,20 @@ def rendered(tmp_path_factory):
 
 
 def test_every_record_only_file_is_rendered():
-    assert set(RESULT_FILES) == {"leaderboard.md", "leaderboard.tex", "leaderboard-standalone.tex",
+    assert set(RESULT_FILES) == {"README.md", "leaderboard.md", "leaderboard.tex", "leaderboard-standalone.tex",
                                  "leaderboard.csv", "summary.md"}
+
+
+def test_results_readme_states_the_wall_time_from_the_records():
+    """The wall time printed in results/README.md is generated from the records, never typed."""
+    from tsbench.commands.table import read_records
+    from tsbench.report.timing import format_duration, wall_time
+
+    records = read_records(RESULTS / "records.csv")
+    readme = (RESULTS / "README.md").read_text()
+    assert f"Whole run: **{format_duration(wall_time(records).seconds)}**" in readme
+    for sha in {str(s)[:7] for s in records["git_sha"].dropna()}:
+        assert sha in readme
 
 
 @pytest.mark.parametrize("name", sorted(RESULT_FILES))

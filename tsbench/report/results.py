@@ -15,10 +15,11 @@ from .export import to_csv
 from .latex import to_latex
 from .markdown import to_markdown
 from .ranks import rank_results
+from .results_readme import to_readme
 from .summary import to_summary
 from .table import build_tables
 
-RESULT_FILES = ("leaderboard.md", "leaderboard.tex", "leaderboard-standalone.tex", "leaderboard.csv",
+RESULT_FILES = ("README.md", "leaderboard.md", "leaderboard.tex", "leaderboard-standalone.tex", "leaderboard.csv",
                 "summary.md")
 
 
@@ -27,7 +28,8 @@ def render_results(records: pd.DataFrame, *, citations: dict[str, str] | None = 
     """``file name → text`` for :data:`RESULT_FILES` (per-dataset tables with the rank tables)."""
     tables = build_tables(records, citations=citations, mix_devices=mix_devices)
     ranks = rank_results(records, mix_devices=mix_devices)
-    return {"leaderboard.md": to_markdown(tables, ranks),
+    return {"README.md": to_readme(records),
+            "leaderboard.md": to_markdown(tables, ranks),
             "leaderboard.tex": to_latex(tables, ranks),
             "leaderboard-standalone.tex": to_latex(tables, ranks, standalone=True),
             "leaderboard.csv": to_csv(records, mix_devices=mix_devices),
