@@ -17,48 +17,14 @@ Split policies (chosen by the protocol, recorded in every record; see :mod:`tsbe
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
 from .card import Card
+from .data.windows import Split, split_dataset
 from .protocols import Protocol, get_protocol
-
-
-@dataclass
-class Split:
-    """Real windows by role, float32 ``(n, seq_len, n_features)`` (training windows in [0, 1]).
-
-    ``train`` trains the generators; ``test`` is what every row is scored against; ``floor`` holds the real
-    windows that calibration rows (``real``, corruptions) return. ``floor`` never shares a window with what
-    those rows are scored against: with ``floor_reference`` set (policy ``all``, where ``test`` is every
-    window) they are scored against it as both ``real_train`` and ``real_test``; else against
-    ``(train, test)`` like every model. ``None`` floor: an older split that has none.
-    """
-
-    train: np.ndarray
-    test: np.ndarray
-    policy: str
-    feature_names: list[str] = field(default_factory=list)
-    floor: np.ndarray | None = None
-    floor_reference: np.ndarray | None = None
-
-    def scoring_windows(self, calibration: bool) -> tuple[np.ndarray, np.ndarray]:
-        """``(real_train, real_test)`` a row is scored with: calibration rows built from ``floor`` get
-        ``floor_reference`` when the split has one."""
-        if calibration and self.floor_reference is not None:
-            return self.floor_reference, self.floor_reference
-        return self.train, self.test
-
-    @property
-    def n_features(self) -> int:
-        return int(self.train.shape[2])
-
-    @property
-    def seq_len(self) -> int:
-        return int(self.train.shape[1])
 
 
 class Dataset(BaseEstimator):
@@ -71,8 +37,6 @@ class Dataset(BaseEstimator):
         """Fetch and verify any files (no-op for generated data)."""
 
     def load(self, seed: int, protocol: str | Protocol = "tsbench") -> Split:
-        from .data.windows import split_dataset
-
         return split_dataset(self, seed=int(seed), protocol=get_protocol(protocol))
 
     # one of these two is implemented by subclasses
@@ -84,3 +48,12 @@ class Dataset(BaseEstimator):
 
     def feature_names(self) -> list[str]:
         return []
+
+    @property
+    def is_series(self) -> bool:
+        """Whether the dataset provides a chronological ``series()`` (else independent ``windows(seed)``):
+        true when the class overrides ``series``. A dataset that can be either (a user's file) overrides this."""
+        return type(self).series is not Dataset.series
+
+
+__all__ = ["Dataset", "Split"]

@@ -1,4 +1,9 @@
-"""Scoring one set of synthetic windows with several metrics, one after another or in worker processes.
+"""Metric specs, and scoring one set of synthetic windows with several metrics, one after another or in
+worker processes.
+
+A :class:`MetricSpec` is one metric with its settings resolved (preset, explicit parameters, protocol, repeats)
+and its cache key; the runner stores each cell's metric results under that key, and ``tsbench evaluate``
+computes the same specs on arrays. This module sits below the runner (see docs/architecture.md).
 
 Each metric computes with its own explicit seed, so its values do not depend on how many workers there are or
 on which other metrics run: ``jobs=2`` returns exactly what ``jobs=1`` returns. Workers are spawned processes
@@ -8,17 +13,85 @@ pending cells than ``--jobs``.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
+import json
 import multiprocessing
+import os
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .runner.cells import MetricSpec
+from .errors import InputError
+from .generator import identity_params
+from .naming import format_display_name, parse_display_name
+from .presets import resolve_params
+from .protocols import get_protocol
+from .registry import metrics
 from .seeding import derive_seed
 
 _DATA: tuple | None = None  # (real_train, real_test, synthetic, reference) inside a worker, sent once
+
+
+@functools.lru_cache(maxsize=None)
+def source_hash(cls: type) -> str:
+    """sha256 (12 hex digits) of the source file defining ``cls``."""
+    try:
+        path = inspect.getsourcefile(cls)
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12] if path else "nosource"
+    except (TypeError, OSError):
+        return "nosource"
+
+
+def stable_hash(obj) -> str:
+    """sha256 (16 hex digits) of ``obj`` as sorted JSON: the cell ids and metric keys."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    display: str  # as the user wrote it (canonicalised), e.g. "discriminative[iterations=500]"
+    name: str
+    params: dict  # resolved: preset + explicit + protocol/repeats
+    key: str  # cache key inside a cell
+
+    @classmethod
+    def build(cls, display: str, *, preset: str, protocol: str, repeats: int | None) -> "MetricSpec":
+        name, explicit = parse_display_name(display)
+        metric_cls = metrics.get(name)
+        protocol = get_protocol(protocol).metrics  # the metric-settings family, e.g. "tsbench" for tsbench-chrono
+        if protocol not in metric_cls.protocols:
+            raise InputError(f"metric {name}", expected=f"a protocol it is defined under ({', '.join(metric_cls.protocols)})",
+                             got=f"--protocol {protocol}", fix=f"drop -m {name} or use another --protocol")
+        params = resolve_params(metric_cls, preset, explicit, display=display)
+        valid = set(metric_cls._get_param_names())
+        if "protocol" in valid:
+            params["protocol"] = protocol
+        if repeats is not None and "repeats" in valid:
+            params["repeats"] = repeats
+        key_src = {"name": name, "params": identity_params(params), "version": metric_cls.version,
+                   "code": source_hash(metric_cls)}
+        canonical = format_display_name(name, explicit)
+        return cls(canonical, name, params, f"{name}-{stable_hash(key_src)}")
+
+    def instantiate(self):
+        return metrics.get(self.name)(**self.params)
+
+
+def set_threads(threads: int) -> None:
+    """Limit this process to ``threads`` compute threads: torch, and every OpenMP/BLAS runtime loaded
+    (scikit-learn's t-SNE included: an oversubscribed OpenMP pool is far slower on a busy machine)."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    import sklearn.utils._openmp_helpers  # noqa: F401  (loads scikit-learn's OpenMP runtime)
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(threads)
+    threadpool_limits(limits=threads)
 
 
 def metric_seed(seed: int, spec: MetricSpec) -> int:
@@ -75,8 +148,6 @@ def compute_metrics(specs: list[MetricSpec], real_train: np.ndarray, real_test: 
 
 
 def _init_worker(real_train, real_test, synthetic, reference) -> None:
-    from .runner.executors import set_threads
-
     global _DATA
     set_threads(1)
     _DATA = (real_train, real_test, synthetic, reference)
@@ -88,4 +159,5 @@ def _compute_in_worker(spec: MetricSpec, seed: int, artefact_dir: Path | None):
                          reference=reference)
 
 
-__all__ = ["MetricWorkers", "compute_metrics", "metric_seed", "timed_compute"]
+__all__ = ["MetricSpec", "MetricWorkers", "compute_metrics", "metric_seed", "set_threads", "source_hash",
+           "stable_hash", "timed_compute"]

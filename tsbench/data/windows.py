@@ -12,7 +12,8 @@ shuffles them with the unseeded global RNG. Here every step is a function and th
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 
@@ -20,10 +21,41 @@ from ..errors import InputError
 from ..protocols import Protocol, get_protocol
 from ..seeding import rng
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..dataset import Dataset, Split
-
 EPS = 1e-7  # the TimeGAN scaler's denominator term
+
+
+@dataclass
+class Split:
+    """Real windows by role, float32 ``(n, seq_len, n_features)`` (training windows in [0, 1]).
+
+    ``train`` trains the generators; ``test`` is what every row is scored against; ``floor`` holds the real
+    windows that calibration rows (``real``, corruptions) return. ``floor`` never shares a window with what
+    those rows are scored against: with ``floor_reference`` set (policy ``all``, where ``test`` is every
+    window) they are scored against it as both ``real_train`` and ``real_test``; else against
+    ``(train, test)`` like every model. ``None`` floor: an older split that has none.
+    """
+
+    train: np.ndarray
+    test: np.ndarray
+    policy: str
+    feature_names: list[str] = field(default_factory=list)
+    floor: np.ndarray | None = None
+    floor_reference: np.ndarray | None = None
+
+    def scoring_windows(self, calibration: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``(real_train, real_test)`` a row is scored with: calibration rows built from ``floor`` get
+        ``floor_reference`` when the split has one."""
+        if calibration and self.floor_reference is not None:
+            return self.floor_reference, self.floor_reference
+        return self.train, self.test
+
+    @property
+    def n_features(self) -> int:
+        return int(self.train.shape[2])
+
+    @property
+    def seq_len(self) -> int:
+        return int(self.train.shape[1])
 
 
 def _column_name(feature_names: Sequence[str] | None, j: int) -> str:
@@ -132,7 +164,7 @@ def _role_windows(arr: np.ndarray, runs, role: str, seq_len: int) -> np.ndarray:
 
 
 def split_series(series, *, seq_len: int, seed: int, protocol: str | Protocol = "tsbench", scale: bool = True,
-                 feature_names: Sequence[str] | None = None, what: str = "series") -> "Split":
+                 feature_names: Sequence[str] | None = None, what: str = "series") -> Split:
     """Split one chronological series ``(time, features)`` into train / test / floor windows under ``protocol``.
 
     Rows are reversed when ``protocol.reverse_rows`` (TimeGAN's ``[::-1]``). Policy ``all``: min–max scaled
@@ -142,8 +174,6 @@ def split_series(series, *, seq_len: int, seed: int, protocol: str | Protocol = 
     boundary between roles, windows are cut inside runs, and the scaler is fitted on the training rows only
     (held-out windows may then leave [0, 1] slightly). Windows of each role are shuffled by a sub-seed.
     """
-    from ..dataset import Split
-
     protocol = get_protocol(protocol)
     arr = np.asarray(series, dtype=np.float64)
     if protocol.reverse_rows:
@@ -201,10 +231,8 @@ def _split_runs(n_rows: int, seq_len: int, protocol: Protocol, *, what: str) -> 
     return runs
 
 
-def _all_split(windows: np.ndarray, names: list[str], *, what: str) -> "Split":
+def _all_split(windows: np.ndarray, names: list[str], *, what: str) -> Split:
     """Policy ``all``: train = test = ``windows``; floor / floor_reference = its two halves (in order)."""
-    from ..dataset import Split
-
     half = len(windows) // 2
     if half < 2:
         raise InputError(f"{what}: too few windows", expected="at least 4 windows (the real row needs two halves "
@@ -214,14 +242,13 @@ def _all_split(windows: np.ndarray, names: list[str], *, what: str) -> "Split":
 
 
 def split_windows(windows, *, seed: int, protocol: str | Protocol = "tsbench",
-                  feature_names: Sequence[str] | None = None) -> "Split":
+                  feature_names: Sequence[str] | None = None) -> Split:
     """Split independent windows ``(n, seq_len, F)`` in [0, 1] under ``protocol``.
 
     Policy ``all``: train = test = all windows (one shared array; ``floor`` / ``floor_reference`` are two
     seeded random halves). Otherwise windows that share no time steps cannot leak, so a seeded random split
     into train / test / floor in the protocol's proportions is used (``random-0.7/0.15/0.15``).
     """
-    from ..dataset import Split
     from ..validation import check_windows
 
     protocol = get_protocol(protocol)
@@ -241,17 +268,16 @@ def split_windows(windows, *, seed: int, protocol: str | Protocol = "tsbench",
                  floor=arr[order[n_train + n_held:]], policy=f"random-{fraction}", feature_names=names)
 
 
-def uses_series(dataset: "Dataset") -> bool:
-    """Whether ``dataset`` provides a chronological ``series()`` (else independent ``windows(seed)``)."""
-    from ..dataset import Dataset
-
-    flag = getattr(dataset, "is_series", None)  # datasets that can be either (a user's file) say which
+def uses_series(dataset) -> bool:
+    """Whether ``dataset`` provides a chronological ``series()`` (else independent ``windows(seed)``): its
+    :attr:`~tsbench.dataset.Dataset.is_series`, which datasets that can be either (a user's file) override."""
+    flag = getattr(dataset, "is_series", None)
     if flag is not None:
         return bool(flag)
-    return type(dataset).series is not Dataset.series
+    return callable(getattr(type(dataset), "series", None))  # an object that is not a tsbench Dataset
 
 
-def split_dataset(dataset: "Dataset", seed: int, protocol: str | Protocol = "tsbench") -> "Split":
+def split_dataset(dataset, seed: int, protocol: str | Protocol = "tsbench") -> Split:
     """The :class:`~tsbench.dataset.Split` of ``dataset`` for ``seed`` under ``protocol``.
 
     Series datasets go through :func:`split_series` (with the dataset's ``seq_len`` and, when it has one,

@@ -7,68 +7,21 @@ module; the preset, the protocol tag, the seed, the device type (``cpu``/``cuda`
 and the precision (``float32``, ``amp``, ``float32-tf32``), so a CPU cell and a CUDA or mixed-precision cell
 never share a cache entry. Editing one generator's file invalidates only its cells.
 Metric results inside a cell are keyed the same way (metric name, resolved parameters, version, source
-hash, protocol), so adding a metric never retrains anything.
+hash, protocol), so adding a metric never retrains anything; :class:`MetricSpec` and the hashes live below
+the runner, in :mod:`tsbench.evaluation`, and are re-exported here.
 """
 from __future__ import annotations
 
-import functools
-import hashlib
-import inspect
-import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-from ..errors import InputError
+from ..evaluation import MetricSpec, source_hash
+from ..evaluation import stable_hash as _hash
 from ..generator import identity_params
 from ..naming import format_display_name, parse_display_name
 from ..presets import resolve_params
 from ..protocols import get_protocol
-from ..registry import generators, metrics
+from ..registry import generators
 from ..seeding import derive_seed
-
-
-@functools.lru_cache(maxsize=None)
-def source_hash(cls: type) -> str:
-    """sha256 (12 hex digits) of the source file defining ``cls``."""
-    try:
-        path = inspect.getsourcefile(cls)
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12] if path else "nosource"
-    except (TypeError, OSError):
-        return "nosource"
-
-
-def _hash(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    display: str  # as the user wrote it (canonicalised), e.g. "discriminative[iterations=500]"
-    name: str
-    params: dict  # resolved: preset + explicit + protocol/repeats
-    key: str  # cache key inside a cell
-
-    @classmethod
-    def build(cls, display: str, *, preset: str, protocol: str, repeats: int | None) -> "MetricSpec":
-        name, explicit = parse_display_name(display)
-        metric_cls = metrics.get(name)
-        protocol = get_protocol(protocol).metrics  # the metric-settings family, e.g. "tsbench" for tsbench-chrono
-        if protocol not in metric_cls.protocols:
-            raise InputError(f"metric {name}", expected=f"a protocol it is defined under ({', '.join(metric_cls.protocols)})",
-                             got=f"--protocol {protocol}", fix=f"drop -m {name} or use another --protocol")
-        params = resolve_params(metric_cls, preset, explicit, display=display)
-        valid = set(metric_cls._get_param_names())
-        if "protocol" in valid:
-            params["protocol"] = protocol
-        if repeats is not None and "repeats" in valid:
-            params["repeats"] = repeats
-        key_src = {"name": name, "params": identity_params(params), "version": metric_cls.version,
-                   "code": source_hash(metric_cls)}
-        canonical = format_display_name(name, explicit)
-        return cls(canonical, name, params, f"{name}-{_hash(key_src)}")
-
-    def instantiate(self):
-        return metrics.get(self.name)(**self.params)
 
 
 @dataclass(frozen=True)
@@ -163,3 +116,6 @@ def build_cell(dataset_display: str, dataset_id: dict, generator_display: str, s
                     device=device, n_samples=n_samples, cell_id=_hash(identity), dataset_id=dataset_id,
                     generator_version=f"{gen_cls.version}+{source_hash(gen_cls)}", timeout=timeout,
                     device_type=kind, precision=precision)
+
+
+__all__ = ["CellSpec", "MetricSpec", "build_cell", "device_type", "precision_label", "source_hash"]

@@ -11,28 +11,16 @@ An executor implements ``run(cells, out, force_ids) -> Iterator[CellOutcome]``; 
 from __future__ import annotations
 
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Iterable, Iterator, Protocol
 
+from ..evaluation import set_threads  # noqa: F401  (re-exported: `from tsbench.runner.executors import set_threads`)
 from .cells import CellSpec
 from .execute import CellOutcome, run_cell
 
 
 class Executor(Protocol):
     def run(self, cells: list[CellSpec], out: str, force_ids: set[str]) -> Iterator[CellOutcome]: ...
-
-
-def set_threads(threads: int) -> None:
-    """Limit this process to ``threads`` compute threads: torch, and every OpenMP/BLAS runtime loaded
-    (scikit-learn's t-SNE included: an oversubscribed OpenMP pool is far slower on a busy machine)."""
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    import sklearn.utils._openmp_helpers  # noqa: F401  (loads scikit-learn's OpenMP runtime)
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(threads)
-    threadpool_limits(limits=threads)
 
 
 class InProcessExecutor:
