@@ -264,3 +264,10 @@ def test_named_layer_rules(graph, module, forbidden):
 def test_the_package_root_is_light_and_its_lazy_api_reaches_only_tsbench_api(graph):
     assert set(graph.edges.get("tsbench", {})) == set(), "`import tsbench` must import nothing of its own"
     assert set(graph.edges.get("tsbench:__getattr__", {})) <= {"tsbench.api"}
+
+
+def test_the_sensitivity_study_is_imported_only_by_its_command(graph):
+    """:mod:`tsbench.sensitivity` (``validate-metrics``; formerly ``tsbench.validate``, kept as an alias) is an
+    application of the runner, not a library: inside the packages only its command imports it."""
+    importers = {s for s, targets in graph.edges.items() if {"tsbench.sensitivity", "tsbench.validate"} & set(targets)}
+    assert importers <= {"tsbench.commands.validate_metrics", "tsbench.validate"}, importers

@@ -9,7 +9,7 @@ import torch
 from tsbench.dataset import Dataset
 from tsbench.errors import InputError
 from tsbench.protocols import get_protocol
-from tsbench.validate import (CORRUPTIONS, PROVENANCE_COLUMNS, differs, run_validation, summarise, to_markdown,
+from tsbench.sensitivity import (CORRUPTIONS, PROVENANCE_COLUMNS, differs, run_validation, summarise, to_markdown,
                               write_outputs)
 
 

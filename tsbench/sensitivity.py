@@ -1,4 +1,6 @@
-"""``tsbench validate-metrics``: what does each metric actually detect?
+"""The metric sensitivity study behind ``tsbench validate-metrics``: what does each metric actually detect?
+
+(Not to be confused with :mod:`tsbench.validation`, the input checks.)
 
 Every selected metric is fed controlled corruptions of a dataset's held-out windows and its response is
 compared with its real-vs-real noise floor.
@@ -105,7 +107,7 @@ def run_validation(datasets: list[str], metrics: list[str], *, preset: str = "qu
     from .data import dataset_display_name, resolve_dataset
     from .errors import InputError
     from .protocols import get_protocol
-    from .runner.cells import MetricSpec
+    from .evaluation import MetricSpec
 
     if repeats < 2:
         raise InputError("repeats", expected="at least 2 (the noise floor needs a spread)", got=repr(repeats),
@@ -284,3 +286,7 @@ def write_outputs(raw, summary, out: Path, *, level: float = 0.05, header: str =
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in metric)
         paths[f"figure:{metric}"] = plot_metric(summary, metric, out / "figures" / f"{safe}.png")
     return paths
+
+
+__all__ = ["CORRUPTIONS", "PROVENANCE_COLUMNS", "Corruption", "differs", "plot_metric", "run_provenance",
+           "run_validation", "summarise", "to_markdown", "write_outputs"]

@@ -1,4 +1,4 @@
-"""``tsbench validate-metrics`` — which metric detects which defect (see :mod:`tsbench.validate`)."""
+"""``tsbench validate-metrics`` — which metric detects which defect (see :mod:`tsbench.sensitivity`)."""
 from __future__ import annotations
 
 from ..presets import DEFAULT_PRESET, PRESETS
@@ -34,7 +34,7 @@ def run(args) -> int:
 
     from ..registry import metrics
     from ..runner.grid import select_names
-    from ..validate import run_validation, summarise, write_outputs
+    from ..sensitivity import run_validation, summarise, write_outputs
 
     names, skipped = select_names(metrics, args.metric, all_=True, exclude=EXCLUDED)
     names = [n for n in names if n.split("[", 1)[0] not in EXCLUDED]

@@ -11,8 +11,9 @@ still fails is recorded as failed (``failed.json``) and the grid goes on. Only t
 is returned to the client, so a retried cell is written once. A client that dies loses nothing already
 written: the next ``tsbench run`` resumes from the finished cells.
 
->>> from tsbench.runner.dask_executor import DaskExecutor          # doctest: +SKIP
->>> run_grid(cells, "runs", executor=DaskExecutor(n_workers=2))    # doctest: +SKIP
+>>> from tsbench.runner.dask_executor import DaskExecutor, DaskOptions          # doctest: +SKIP
+>>> run_grid(cells, "runs", executor=DaskExecutor(n_workers=2))                   # doctest: +SKIP
+>>> run_grid(cells, "runs", executor=DaskExecutor.from_options(DaskOptions(jobs=2)))  # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import socket
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -50,6 +52,32 @@ def require_distributed():
         raise InputError("--executor dask", expected="the optional Dask extra installed",
                          got="no module named 'distributed'", fix=INSTALL_HINT) from None
     return distributed
+
+
+@dataclass(frozen=True)
+class DaskOptions:
+    """The options of ``tsbench run --executor dask``, typed: one field per command-line option, named as
+    its ``argparse`` destination and with the same default. :meth:`DaskExecutor.from_options` validates them.
+    """
+
+    jobs: int = 1  # --jobs: worker processes of the LocalCluster started when no --scheduler is given
+    scheduler: str | None = None  # --scheduler ADDRESS of a running scheduler
+    cluster: str = "local"  # --cluster local | slurm
+    retries: int = 2  # --retries
+    cells_per_gpu: int | None = None  # --cells-per-gpu
+    slurm_queue: str | None = None
+    slurm_host: str | None = None
+    slurm_cores: int = 4
+    slurm_memory: str = "16GB"
+    slurm_walltime: str = "04:00:00"
+    slurm_jobs: int = 1
+    slurm_extra: tuple[str, ...] | list[str] = ()  # extra #SBATCH directives
+
+    def slurm_options(self) -> dict:
+        """The ``slurm_options`` of :class:`DaskExecutor` (see :func:`slurm_cluster`)."""
+        return {"queue": self.slurm_queue, "cores": self.slurm_cores, "memory": self.slurm_memory,
+                "walltime": self.slurm_walltime, "jobs": self.slurm_jobs, "extra": self.slurm_extra,
+                "host": self.slurm_host}
 
 
 class DaskExecutor:
@@ -94,6 +122,20 @@ class DaskExecutor:
         self.slurm_options = slurm_options
         self.retries = retries
         self.cells_per_gpu = cells_per_gpu
+
+    @classmethod
+    def from_options(cls, options: DaskOptions) -> DaskExecutor:
+        """The executor ``--executor dask`` runs with (validated; one-line :class:`InputError` otherwise)."""
+        require_distributed()
+        retries = options.retries
+        if retries is None or retries < 0:
+            raise InputError("--retries", expected="0 or more", got=repr(retries), fix="pass e.g. --retries 2")
+        cells_per_gpu = options.cells_per_gpu
+        if cells_per_gpu is not None:
+            cells_per_gpu = check_positive_int(cells_per_gpu, what="--cells-per-gpu")
+        return cls(address=options.scheduler, n_workers=check_positive_int(options.jobs, what="--jobs"),
+                   cluster=options.cluster, slurm_options=options.slurm_options(), retries=retries,
+                   cells_per_gpu=cells_per_gpu)
 
     # protocol -------------------------------------------------------------------------------------
     def run(self, cells: Iterable[CellSpec], out: str, force_ids: set[str]) -> Iterator[CellOutcome]:
@@ -313,19 +355,10 @@ def default_host() -> str:
 
 # command line -------------------------------------------------------------------------------------
 def executor_from_args(args) -> DaskExecutor:
-    """A :class:`DaskExecutor` from ``tsbench run``'s arguments (validated; one-line errors)."""
-    require_distributed()
-    retries = getattr(args, "retries", 2)
-    if retries is None or retries < 0:
-        raise InputError("--retries", expected="0 or more", got=repr(retries), fix="pass e.g. --retries 2")
-    cells_per_gpu = getattr(args, "cells_per_gpu", None)
-    if cells_per_gpu is not None:
-        cells_per_gpu = check_positive_int(cells_per_gpu, what="--cells-per-gpu")
-    slurm = {"queue": args.slurm_queue, "cores": args.slurm_cores, "memory": args.slurm_memory,
-             "walltime": args.slurm_walltime, "jobs": args.slurm_jobs, "extra": args.slurm_extra,
-             "host": getattr(args, "slurm_host", None)}
-    return DaskExecutor(address=args.scheduler, n_workers=check_positive_int(args.jobs, what="--jobs"),
-                        cluster=args.cluster, slurm_options=slurm, retries=retries, cells_per_gpu=cells_per_gpu)
+    """A :class:`DaskExecutor` from ``tsbench run``'s parsed arguments: the :class:`DaskOptions` fields read by
+    name from ``args`` (absent ones take their default). Prefer building :class:`DaskOptions` and
+    :meth:`DaskExecutor.from_options`: the runner needs no ``argparse`` namespace."""
+    return DaskExecutor.from_options(DaskOptions(**{f.name: getattr(args, f.name, f.default) for f in fields(DaskOptions)}))
 
 
-__all__ = ["DaskExecutor", "executor_from_args", "local_cluster", "slurm_cluster", "require_distributed"]
+__all__ = ["DaskExecutor", "DaskOptions", "executor_from_args", "local_cluster", "slurm_cluster", "require_distributed"]
