@@ -167,7 +167,7 @@ class TimeGAN(TorchGenerator):
             "amp=True (CUDA only) autocasts the dense layers and losses to bfloat16; the GRU core stays float32",
             "quick preset: the paper's architecture with 200 steps per phase — a CPU budget, not the paper's 50 000; "
             "its measured scores against the gaussian null are in results/tuning/quick-sines.json (at this budget "
-            "TimeGAN does not beat the null on every metric); smoke preset: a tiny network for tests",
+            "TimeGAN beats the null on the predictive score only); smoke preset: a tiny network for tests",
         ),
     )
     #: smoke: seconds, for tests. quick: NOT the paper's budget — the paper's architecture with 200 steps per
