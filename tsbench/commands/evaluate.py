@@ -26,37 +26,14 @@ def register(sub) -> None:
 
 def run(args) -> int:
     import json
-    from pathlib import Path
 
-    import numpy as np
+    from ..api import evaluate
 
-    from ..data import load_windows_file
-    from ..evaluation import compute_metrics
-    from ..registry import metrics
-    from ..runner.cells import MetricSpec
-    from ..runner.grid import select_metrics
-    from ..validation import check_positive_int, check_same_layout
-
-    jobs = check_positive_int(args.jobs, what="--jobs")
-
-    real = load_windows_file(args.real)
-    real_test = load_windows_file(args.real_test) if args.real_test else real
-    synthetic = load_windows_file(args.synthetic)
-    check_same_layout(real, real_test)
-    check_same_layout(real, synthetic)
-    names, skipped = select_metrics(args.metric, args.protocol)
-    specs = [MetricSpec.build(d, preset=args.preset, protocol=args.protocol, repeats=args.repeats) for d in names]
-    computed = compute_metrics(specs, real, real_test, synthetic, seed=args.seed, jobs=jobs,
-                               artefact_root=Path(args.artefacts) if args.artefacts else None)
-    results = []
-    for spec, values in zip(specs, computed):
-        metric_cls = metrics.get(spec.name)
-        for output, vals in values.items():
-            results.append({"metric": spec.display if output == "value" else f"{spec.display}.{output}",
-                            "higher_is_better": metric_cls.outputs.get(output), "version": metric_cls.version,
-                            "protocol": args.protocol, "mean": float(np.mean(vals)),
-                            "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else None,
-                            "n": len(vals), "values": vals})
+    scores = evaluate(args.real, args.synthetic, args.metric, protocol=args.protocol, preset=args.preset,
+                      seed=args.seed, jobs=args.jobs, real_test=args.real_test or None, repeats=args.repeats,
+                      artefacts=args.artefacts)
+    results = summarise(scores, protocol=args.protocol)
+    skipped = scores.attrs["skipped"]
     if args.json:
         print(json.dumps({"real": args.real, "synthetic": args.synthetic, "results": results,
                           "skipped": [{"metric": n, "reason": r} for n, r in skipped]}, indent=1))
@@ -69,3 +46,23 @@ def run(args) -> int:
     for name, reason in skipped:
         print(f"skipped {name}: {reason}")
     return 0
+
+
+def summarise(scores, *, protocol: str) -> list[dict]:
+    """One dict per metric output of :func:`tsbench.evaluate`'s tidy scores, in order: ``metric``,
+    ``higher_is_better``, ``version``, ``protocol``, ``mean``, ``std`` (ddof 1; None for one repeat), ``n``,
+    ``values``."""
+    import numpy as np
+
+    results = []
+    for row in scores.itertuples(index=False):
+        if row.repeat == 0:  # each output's repeats start at 0
+            direction = None if row.higher_is_better is None else bool(row.higher_is_better)
+            results.append({"metric": row.metric, "higher_is_better": direction, "version": row.metric_version,
+                            "protocol": protocol, "values": []})
+        results[-1]["values"].append(float(row.value))
+    for result in results:
+        vals = result.pop("values")
+        result.update({"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else None,
+                       "n": len(vals), "values": vals})
+    return results
