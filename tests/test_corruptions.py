@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsbench.baselines.corruptions import AddNoise, CopyTrain, ModeCollapse, ShuffleChannels, ShuffleTime
+from tsbench.baselines.calibration import AddNoise, CopyTrain, ModeCollapse, ShuffleChannels, ShuffleTime
 from tsbench.errors import InputError
 from tsbench.registry import generators
 

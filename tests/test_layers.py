@@ -29,7 +29,7 @@ PACKAGES = ("tsbench", "tsbench.baselines", "tsbench.metrics")
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("core", ("tsbench", "tsbench.errors", "tsbench.naming", "tsbench.presets", "tsbench.protocols",
               "tsbench.seeding", "tsbench.validation", "tsbench.card", "tsbench.memory", "tsbench.records",
-              "tsbench.registry", "tsbench.builtins", "tsbench.contract")),
+              "tsbench.registry", "tsbench.builtins", "tsbench.contract", "tsbench.plugin_files")),
     ("data", ("tsbench.dataset", "tsbench.data", "tsbench.data.*")),
     ("models", ("tsbench.generator", "tsbench.metric", "tsbench.baselines", "tsbench.baselines.*",
                 "tsbench.metrics", "tsbench.metrics.*")),

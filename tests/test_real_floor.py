@@ -1,17 +1,20 @@
-"""The `real` row is an independent noise floor, never an identity; held-out data never reaches a plugin;
-the device type and precision are part of a cell's identity."""
+"""The `real` row is an independent noise floor, never an identity; held-out data reach only the built-in
+calibration and corruption rows that need them (by declared role), never a plugin; the device type and
+precision are part of a cell's identity."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from tsbench.baselines.calibration import Real
 from tsbench.generator import Generator
-from tsbench.registry import generators
+from tsbench.registry import PluginUnavailableError, generators
 from tsbench.runner import load_records
 from tsbench.runner.cells import MetricSpec, build_cell
-from tsbench.runner.execute import instantiate_dataset, dataset_identity, load_split, run_cell
+from tsbench.runner.execute import dataset_identity, instantiate_dataset, load_split, run_cell, uses_floor
 from tsbench.runner.grid import plan_cells, run_grid
 from tsbench.runner.store import RunStore
+from tsbench.testing import check_generator
 
 
 def _rows(windows: np.ndarray) -> set[bytes]:
@@ -51,7 +54,7 @@ class Snooping(Generator):
     """A plugin that claims to need held-out windows."""
 
     name = "snooping"
-    uses_test_split = True
+    needs_held_out = True
     seen: list = []
 
     def _fit(self, X, *, seed, callback, X_test=None):
@@ -75,6 +78,50 @@ def test_a_plugin_never_gets_held_out_windows(tmp_path, snooping):
     cells = plan_cells(["sines"], ["snooping"], ["mmd"], seeds=1, preset="smoke", protocol="tsbench")
     assert run_grid(cells, tmp_path / "runs", progress=False).failures == []
     assert Snooping.seen == [None]
+    (metadata,) = [r for r in check_generator(Snooping) if r.check == "check_metadata"]
+    assert metadata.status == "FAIL" and "needs_held_out = True on a model" in metadata.message
+
+
+class PosingAsReal(Snooping):
+    """A plugin that declares itself a calibration row to get the held-out windows."""
+
+    name = "posing"
+    role = "calibration"
+
+
+class CopiedReal(Real):
+    """A plugin subclassing the built-in `real` row (and so inheriting its role)."""
+
+    name = "copied_real"
+
+
+@pytest.mark.parametrize("cls", [PosingAsReal, CopiedReal])
+def test_a_plugin_declaring_a_non_model_role_is_refused(tmp_path, cls):
+    """Defect: any class could pass as a calibration row; only built-ins may declare a role but "model"."""
+    generators.register(cls.name, cls, origin="plugin tests (entry point tsbench.generators)")
+    try:
+        entry = generators.entry(cls.name)
+        assert not entry.available and "declares role 'calibration', which only tsbench's built-in rows may" in entry.error
+        with pytest.raises(PluginUnavailableError, match=f"{cls.name} .* is unavailable: declares role"):
+            plan_cells(["sines"], [cls.name], ["mmd"], seeds=1, preset="smoke", protocol="tsbench")
+        assert cls.name not in generators.names(role="calibration")
+    finally:
+        generators.unregister(cls.name)
+    (metadata,) = [r for r in check_generator(cls) if r.check == "check_metadata"]
+    assert metadata.status == "FAIL" and "reserved for tsbench's built-in rows" in metadata.message
+
+
+def test_held_out_windows_go_to_the_built_in_rows_that_need_them():
+    held_out = {name for name in generators.names() if uses_floor(name)}
+    assert held_out == {"real", "noise", "shuffle_time", "shuffle_channels", "mode_collapse"}
+    assert all(generators.get(name).role in ("calibration", "corruption") for name in held_out)
+
+
+def test_role_is_a_closed_set():
+    with pytest.raises(TypeError, match="role is 'baseline'; expected one of model, calibration, corruption"):
+        type("Baseline", (Generator,), {"role": "baseline"})
+    with pytest.raises(TypeError, match="needs_held_out must be a bool"):
+        type("Vague", (Generator,), {"needs_held_out": "yes"})
 
 
 def _cell(device: str, generator: str = "gan"):

@@ -17,7 +17,7 @@ def _fresh(group="tsbench.test-nothing-here") -> Registry:
     registry = Registry("generator", group)
     registry.register("alpha", "tsbench.baselines.calibration:Gaussian", summary="a")
     registry.register("alpine", "tsbench.baselines.calibration:Real")
-    registry.register("beta", "tsbench.baselines.corruptions:AddNoise")
+    registry.register("beta", "tsbench.baselines.calibration:AddNoise")
     return registry
 
 
@@ -53,6 +53,21 @@ def test_wildcards_expand_and_keep_parameters():
         registry.expand(["gamma*"])
     with pytest.raises(UnknownNameError, match="Did you mean: alpha"):
         registry.expand(["alpah"])
+
+
+def test_roles_are_declared_by_the_classes():
+    """Defect: calibration and corruption rows were recognised by name lists kept in several modules."""
+    from tsbench import builtins
+    from tsbench.cli import build_parser
+    from tsbench.commands.run import resolve_selection
+
+    assert generators.names(role="calibration") == ["gaussian", "real"]
+    assert generators.names(role="corruption") == ["copy_train", "mode_collapse", "noise", "shuffle_channels",
+                                                   "shuffle_time"]
+    assert generators.names("*gan", role="model") == ["crnngan", "gan", "nrgan", "timegan"]
+    assert not hasattr(builtins, "CORRUPTIONS")
+    _, gens, _, _ = resolve_selection(build_parser().parse_args(["run", "--all", "-m", "mmd"]))
+    assert gens == ["crnngan", "gan", "gaussian", "nrgan", "real", "timegan"]  # --all leaves the corruptions out
 
 
 def test_entries_load_lazily_and_accept_classes():

@@ -61,6 +61,9 @@ class Exploding(Generator):
     def _fit(self, X, *, seed, callback):
         raise RuntimeError("boom")
 
+    def _sample(self, n, *, seed):  # never reached; a generator lacking it is refused before the grid runs
+        raise AssertionError
+
 
 @pytest.fixture
 def exploding():

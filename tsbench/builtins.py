@@ -1,20 +1,21 @@
 """The built-in components, registered lazily by import path (listing them imports no torch).
 
 To add a built-in: create its module and add one line here. The summary is shown by ``tsbench list``.
+What a generator row is (model, calibration, corruption) is its class's ``role``, not a list kept here.
 """
 from __future__ import annotations
 
 GENERATORS = {
-    # calibration rows
+    # rows with a declared non-model role (calibration, corruption): tsbench.baselines.calibration
     "real": ("tsbench.baselines.calibration:Real", "held-out real windows (the papers' 'Original' row)"),
     "gaussian": ("tsbench.baselines.calibration:Gaussian",
                  "independent Gaussian per (step, feature): matches marginals only"),
-    "shuffle_time": ("tsbench.baselines.corruptions:ShuffleTime", "real windows with time steps shuffled"),
-    "shuffle_channels": ("tsbench.baselines.corruptions:ShuffleChannels",
+    "shuffle_time": ("tsbench.baselines.calibration:ShuffleTime", "real windows with time steps shuffled"),
+    "shuffle_channels": ("tsbench.baselines.calibration:ShuffleChannels",
                          "real windows with channels shuffled across windows"),
-    "copy_train": ("tsbench.baselines.corruptions:CopyTrain", "copies of training windows (memorisation)"),
-    "noise": ("tsbench.baselines.corruptions:AddNoise", "real windows plus Gaussian noise"),
-    "mode_collapse": ("tsbench.baselines.corruptions:ModeCollapse", "samples from one small cluster of windows"),
+    "copy_train": ("tsbench.baselines.calibration:CopyTrain", "copies of training windows (memorisation)"),
+    "noise": ("tsbench.baselines.calibration:AddNoise", "real windows plus Gaussian noise"),
+    "mode_collapse": ("tsbench.baselines.calibration:ModeCollapse", "samples from one small cluster of windows"),
     # generative models
     "gan": ("tsbench.baselines.gan:GAN", "vanilla GAN on flattened windows (Goodfellow et al. 2014)"),
     "crnngan": ("tsbench.baselines.crnngan:CRNNGAN", "C-RNN-GAN (Mogren 2016)"),
@@ -51,7 +52,3 @@ def register_all(generators, metrics, datasets) -> None:
     for registry, table in ((generators, GENERATORS), (metrics, METRICS), (datasets, DATASETS)):
         for name, (target, summary) in table.items():
             registry.register(name, target, origin="built-in", summary=summary)
-
-#: calibration generators used by `tsbench validate-metrics`; left out of `tsbench run --all`
-#: (select them with -g to add them as leaderboard rows)
-CORRUPTIONS = frozenset({"shuffle_time", "shuffle_channels", "copy_train", "noise", "mode_collapse"})

@@ -11,8 +11,12 @@ Contract (checked by :mod:`tsbench.testing` for every built-in and third-party g
   samples on CPU; sampling does not change the model's state. ``NotFittedError`` before ``fit``.
 * ``save(path)`` / ``load(path)``: a checkpoint from which ``sample`` gives identical output.
 
-Subclasses implement ``_fit(X, seed, callback)`` and ``_sample(n, seed)`` (and ``_state``/``_set_state``
-or ``save``/``load`` when their fitted state is not plain NumPy arrays).
+Subclasses implement ``_fit(X, seed, callback)`` and ``_sample(n, seed)`` (or override ``fit``/``sample``);
+one lacking either fails when instantiated, naming it. ``_state``/``_set_state`` or ``save``/``load`` are
+overridden when the fitted state is not plain NumPy arrays.
+
+``role`` says what a row is: ``"model"`` (every plugin) or, for tsbench's built-in rows only,
+``"calibration"`` (``real``, ``gaussian``) or ``"corruption"`` (real data with one controlled defect).
 
 >>> from tsbench.baselines.calibration import Gaussian
 >>> import numpy as np
@@ -29,6 +33,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .card import Card
+from .contract import check_complete
 from .errors import InputError, NotFittedError
 from .validation import check_positive_int, check_windows
 
@@ -36,6 +41,11 @@ ProgressCallback = Callable[[int, int, dict], None]
 
 #: parameters that change how, not what, a component computes: excluded from cache identities
 RUNTIME_PARAMS = frozenset({"device", "amp", "num_threads", "threads", "block_size"})
+
+#: the closed set of generator roles; only built-in rows may declare one other than "model"
+ROLES = ("model", "calibration", "corruption")
+
+_HOOKS = (("fit", "_fit"), ("sample", "_sample"))
 
 
 class Generator(BaseEstimator):
@@ -51,20 +61,38 @@ class Generator(BaseEstimator):
     version: ClassVar[str] = "1"
     #: declared known conformance failures: {check_name: reason}
     known_failures: ClassVar[dict[str, str]] = {}
-    #: whether fit wants the split's floor windows too (calibration rows such as ``real``). The runner honours
-    #: it for built-in generators only: a plugin never receives held-out windows, whatever it declares.
-    uses_test_split: ClassVar[bool] = False
+    #: what the row is, one of :data:`ROLES`; a non-model role is refused for anything but a built-in
+    role: ClassVar[str] = "model"
+    #: whether fit takes the split's held-out floor windows as ``X_test``. The runner hands them only to built-in
+    #: calibration and corruption rows (:func:`tsbench.runner.execute.uses_floor`), never to a model.
+    needs_held_out: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.role not in ROLES:
+            raise TypeError(f"{cls.__qualname__}.role is {cls.role!r}; expected one of {', '.join(ROLES)}")
+        if not isinstance(cls.needs_held_out, bool):
+            raise TypeError(f"{cls.__qualname__}.needs_held_out must be a bool, got {cls.needs_held_out!r}")
+
+    def __new__(cls, *args, **kwargs):
+        cls.check_contract()
+        return super().__new__(cls)
+
+    @classmethod
+    def check_contract(cls) -> None:
+        """Raise :class:`~tsbench.contract.IncompleteComponentError` naming a missing ``_fit``/``_sample``."""
+        check_complete(cls, Generator, _HOOKS)
 
     # public API -----------------------------------------------------------------------------------
     def fit(self, X, *, seed: int, callback: ProgressCallback | None = None, X_test=None) -> "Generator":
         """Fit on windows ``X`` (n, seq_len, n_features) in [0, 1] with an explicit ``seed``.
 
-        ``X_test`` (the split's floor windows) is passed on only to generators with ``uses_test_split``; the
-        runner gives it to built-in calibration rows only (``real``, the corruptions).
+        ``X_test`` (the split's floor windows) is passed on only to generators with ``needs_held_out``; the
+        runner gives it to built-in calibration and corruption rows only (``real``, ``noise``, …).
         """
         X = check_windows(X, what=f"{type(self).__name__}.fit X")
         extra = {}
-        if self.uses_test_split:
+        if self.needs_held_out:
             extra["X_test"] = None if X_test is None else check_windows(X_test, what=f"{type(self).__name__}.fit X_test")
         self.n_features_in_ = int(X.shape[2])
         self.seq_len_ = int(X.shape[1])
@@ -116,12 +144,12 @@ class Generator(BaseEstimator):
         for key, value in state.items():
             setattr(self, key, value.item() if value.ndim == 0 else value)
 
-    # to implement ---------------------------------------------------------------------------------
+    # to implement (a subclass lacking one fails when instantiated) ------------------------------------
     def _fit(self, X: np.ndarray, *, seed: int, callback: ProgressCallback, **kwargs) -> None:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not implement _fit")
 
     def _sample(self, n: int, *, seed: int) -> np.ndarray:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not implement _sample")
 
     # helpers --------------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -142,4 +170,4 @@ def identity_params(params: dict) -> dict:
     return {k: v for k, v in params.items() if k not in RUNTIME_PARAMS}
 
 
-__all__ = ["Generator", "NotFittedError", "InputError", "ProgressCallback", "identity_params"]
+__all__ = ["Generator", "NotFittedError", "InputError", "ProgressCallback", "ROLES", "identity_params"]

@@ -13,6 +13,8 @@ change alters values. Plots and other artefacts go into ``artefact_dir`` (the ce
 
 Metric repeats (``repeats``; default: the protocol's) are independent re-evaluations with their own
 seeds, separate from generator training seeds; every repeat is kept in the records.
+
+Subclasses implement ``_compute`` (or override ``compute``); one lacking it fails when instantiated, naming it.
 """
 from __future__ import annotations
 
@@ -23,10 +25,14 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .card import Card
+from .contract import check_complete
+from .params import Interval
 from .protocols import get_protocol
 from .validation import check_same_layout, check_windows
 
 MetricResult = dict[str, list[float]]
+
+_HOOKS = (("compute", "_compute"),)
 
 
 class Metric(BaseEstimator):
@@ -36,8 +42,19 @@ class Metric(BaseEstimator):
     outputs: ClassVar[dict[str, bool | None]] = {"value": False}
     presets: ClassVar[dict[str, dict]] = {}
     known_failures: ClassVar[dict[str, str]] = {}
+    #: declared parameter ranges beyond the constructor's annotations (see :mod:`tsbench.params`)
+    parameter_constraints: ClassVar[dict] = {"repeats": Interval(1, None)}
     #: protocols under which the metric is defined (e.g. one that needs a held-out split excludes timegan2019)
     protocols: ClassVar[tuple[str, ...]] = ("timegan2019", "tsbench")
+
+    def __new__(cls, *args, **kwargs):
+        cls.check_contract()  # fails here, naming _compute, rather than at the first compute
+        return super().__new__(cls)
+
+    @classmethod
+    def check_contract(cls) -> None:
+        """Raise :class:`~tsbench.contract.IncompleteComponentError` when ``_compute`` is missing."""
+        check_complete(cls, Metric, _HOOKS)
 
     @property
     def higher_is_better(self) -> bool | None:
@@ -79,4 +96,4 @@ class Metric(BaseEstimator):
 
     def _compute(self, real_train: np.ndarray, real_test: np.ndarray, synthetic: np.ndarray, *, seed: int,
                  artefact_dir: Path | None) -> MetricResult:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not implement _compute")

@@ -2,16 +2,21 @@
 
 A display name is ``name`` or ``name[key=value,key=value]``, e.g. ``timegan[hidden_dim=48,iterations=2000]``.
 Values are parsed as Python literals (int, float, bool, None, quoted strings) and fall back to bare strings.
-Formatting sorts keys, so the same parameters always give the same name.
+Formatting sorts keys, so the same parameters always give the same name. A list value is a *sweep*: one
+display name per value (per combination for several lists); a parameter whose value is a sequence is
+written as a tuple, ``(1, 2)``.
 
 >>> parse_display_name("timegan[hidden_dim=48, lr=1e-3]")
 ('timegan', {'hidden_dim': 48, 'lr': 0.001})
 >>> format_display_name("timegan", {"lr": 0.001, "hidden_dim": 48})
 'timegan[hidden_dim=48,lr=0.001]'
+>>> expand_sweeps("gan[lr=[1e-3,1e-4]]")
+['gan[lr=0.001]', 'gan[lr=0.0001]']
 """
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from typing import Any
 
@@ -25,6 +30,8 @@ _FIX = "Write parameters as name[key=value,key=value], e.g. timegan[hidden_dim=4
 
 def _parse_value(text: str) -> Any:
     text = text.strip()
+    if text.startswith("[") and text.endswith("]"):  # a sweep: items parsed one by one (bare strings allowed)
+        return [_parse_value(item) for item in _split_params(text[1:-1])]
     if text in ("true", "false"):
         return text == "true"
     if text in ("none", "null"):
@@ -92,3 +99,19 @@ def format_display_name(name: str, params: dict[str, Any] | None = None) -> str:
         return name
     body = ",".join(f"{key}={format_value(params[key])}" for key in sorted(params))
     return f"{name}[{body}]"
+
+
+def expand_sweeps(text: str) -> list[str]:
+    """``name[key=[a,b],...]`` → one canonical display name per value (the product over several lists, in the
+    order given); a name without a list value is returned unchanged. An empty list is an :class:`InputError`."""
+    name, params = parse_display_name(text)
+    swept = {key: value for key, value in params.items() if isinstance(value, list)}
+    if not swept:
+        return [text]
+    for key, values in swept.items():
+        if not values:
+            raise InputError(f"sweep {key}=[] in {text!r}", expected="at least one value",
+                             got="an empty list", fix=f"e.g. {name}[{key}=[1e-3,1e-4]], or drop {key}")
+    names = [format_display_name(name, {**params, **dict(zip(swept, combination))})
+             for combination in itertools.product(*swept.values())]
+    return list(dict.fromkeys(names))

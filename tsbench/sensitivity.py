@@ -87,7 +87,7 @@ def _sample_corruption(corruption: Corruption, train, source, n: int, seed: int)
     from .registry import generators
 
     generator = generators.get(corruption.generator)(**corruption.params)
-    extra = {"X_test": source} if generator.uses_test_split else {}
+    extra = {"X_test": source} if generator.needs_held_out else {}
     generator.fit(train, seed=derive_seed(seed, "fit"), **extra)
     return generator.sample(n, seed=derive_seed(seed, "sample"))
 

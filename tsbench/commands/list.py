@@ -1,6 +1,8 @@
 """``tsbench list [generators|datasets|metrics] [PATTERN]`` — never imports torch."""
 from __future__ import annotations
 
+from .run import add_include_argument, include_folders
+
 KINDS = ("generators", "datasets", "metrics")
 
 
@@ -10,6 +12,7 @@ def register(sub) -> None:
     parser.add_argument("pattern", nargs="?", default=None, help="wildcard, e.g. 'time*'")
     parser.add_argument("--check", action="store_true",
                         help="import built-ins too, to show which are unavailable (may import torch)")
+    add_include_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -17,6 +20,7 @@ def run(args) -> int:
     from ..errors import InputError
     from ..registry import REGISTRIES
 
+    include_folders(args)
     kind, pattern = args.kind, args.pattern
     if kind is not None and kind not in KINDS:
         singular = {k[:-1]: k for k in KINDS}

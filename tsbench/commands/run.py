@@ -8,11 +8,12 @@ from ..protocols import DEFAULT_PROTOCOL, PROTOCOLS
 def add_grid_arguments(parser) -> None:
     parser.add_argument("--all", action="store_true", dest="all_", help="every available generator and metric")
     parser.add_argument("-g", "--generator", action="append", metavar="NAME",
-                        help="generator display name or wildcard, e.g. 'timegan[hidden_dim=48]' or 'time*'")
+                        help="generator display name or wildcard, e.g. 'timegan[hidden_dim=48]', 'time*', a sweep "
+                             "'gan[lr=[1e-3,1e-4]]' or a plugin file 'my_model.py:MyModel'")
     parser.add_argument("-d", "--dataset", action="append", metavar="NAME",
                         help="dataset name or a .csv/.npy file (default: sines)")
     parser.add_argument("-m", "--metric", action="append", metavar="NAME",
-                        help="metric display name or wildcard (default: every available metric)")
+                        help="metric display name, wildcard, sweep or file.py:Class (default: every available metric)")
     parser.add_argument("--seeds", type=int, default=3, help="number of training seeds (default 3)")
     parser.add_argument("--preset", default=DEFAULT_PRESET, choices=PRESETS)
     parser.add_argument("--protocol", default=DEFAULT_PROTOCOL, choices=sorted(PROTOCOLS))
@@ -20,6 +21,20 @@ def add_grid_arguments(parser) -> None:
     parser.add_argument("--n-samples", type=int, default=None,
                         help="synthetic windows per cell (default: as many as training windows)")
     parser.add_argument("--device", default="auto", help="cpu | cuda | auto (default auto)")
+    add_include_argument(parser)
+
+
+def add_include_argument(parser) -> None:
+    parser.add_argument("--include", action="append", default=[], metavar="DIR",
+                        help="register every generator and metric defined in the .py files of DIR (repeatable)")
+
+
+def include_folders(args) -> None:
+    """Register the components of every ``--include`` folder."""
+    from ..registry import include
+
+    for folder in args.include:
+        include(folder)
 
 
 def add_dask_arguments(parser) -> None:
@@ -65,12 +80,14 @@ def register(sub) -> None:
 
 
 def resolve_selection(args):
-    """(datasets, generators, metrics, skipped) from the grid arguments."""
-    from ..builtins import CORRUPTIONS
+    """(datasets, generators, metrics, skipped) from the grid arguments; ``--all`` leaves out the corruption
+    rows (``tsbench validate-metrics`` runs them; select them with -g)."""
     from ..registry import generators
     from ..runner.grid import select_metrics, select_names
 
-    gens, skipped = select_names(generators, args.generator, all_=args.all_, exclude=CORRUPTIONS)
+    include_folders(args)
+    corruptions = frozenset(generators.names(role="corruption")) if args.all_ and not args.generator else frozenset()
+    gens, skipped = select_names(generators, args.generator, all_=args.all_, exclude=corruptions)
     mets, skipped_metrics = select_metrics(args.metric, args.protocol)
     return args.dataset or ["sines"], gens, mets, skipped + skipped_metrics
 

@@ -1,7 +1,8 @@
 """Running one cell: load data → fit (or reuse the cached model and samples) → each missing metric.
 
 ``run_cell`` is executed in-process or in a worker process; it writes only inside its own cell folder
-and returns a small :class:`CellOutcome`. Nothing is marked done before its files are complete.
+(through :class:`.cellfiles.CellFolder`) and returns a small :class:`CellOutcome`. Nothing is marked done
+before its files are complete; a corrupt file is recomputed (with a warning), never used.
 """
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TsbenchError
+from .atomic import ResultsNotWritable
+from .cellfiles import CellFolder
 from .cells import CellSpec, MetricSpec
-from .store import RunStore, atomic_save, atomic_write_bytes, atomic_write_json, read_json
+from .store import RunStore
 
 
 class CellTimeout(TsbenchError):
@@ -88,48 +91,58 @@ def _device_label(device: str) -> str:
     return f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
 
 
-def run_cell(cell: CellSpec, out: str, *, force: bool = False, progress=None) -> CellOutcome:
+def run_cell(cell: CellSpec, out: str, *, force: bool = False, progress=None,
+             absent_ok: tuple[str, ...] = ()) -> CellOutcome:
     """Run (or resume) one cell in ``out``. Never raises for cell failures: they are returned and recorded.
+    Raises :class:`.atomic.ResultsNotWritable` when the folder cannot be written (nothing can be recorded).
 
-    ``progress(step, total, losses)`` receives training progress (optional).
+    ``progress(step, total, losses)`` receives training progress (optional). ``absent_ok``: files the
+    training marker records that this copy of the folder may lack (a worker's, :data:`CellFolder.NOT_READ`).
     """
-    store = RunStore(out)
-    folder = store.cell_dir(cell.cell_id)
+    folder = RunStore(out).cell(cell.cell_id)
     outcome = CellOutcome(cell.cell_id, cell.label, "done")
     deadline = Deadline(cell.timeout)
     progress = deadline.wrap(progress)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.create()
         if force:  # un-mark the cell and its metrics; files are rewritten as they are recomputed
-            (folder / "trained.json").unlink(missing_ok=True)
-            for old in (folder / "metrics").glob("*.json"):
-                old.unlink()
+            folder.unmark()
         info = {**cell.to_dict(), **provenance(), "device": _device_label(cell.device)}
-        previous = read_json(folder / "cell.json") if (folder / "cell.json").exists() and not force else {}
+        previous = {} if force else folder.read_spec("it is written again") or {
+            "metric_keys": folder.metric_keys_on_disk()}
         # every metric ever requested for this cell, at its current cache key
         info["metric_keys"] = {**previous.get("metric_keys", {}), **{m.display: m.key for m in cell.metrics}}
-        atomic_write_json(folder / "cell.json", info)
+        folder.write_spec(info)
         split = load_split(cell.dataset, cell.preset, cell.data_seed, cell.protocol)
-        trained = folder / "trained.json"
-        if trained.exists():
-            samples = np.load(folder / "samples.npy")
-        else:
+        samples = folder.trained_samples(absent_ok=absent_ok)
+        if samples is None:
+            folder.unmark()  # results of other samples are void (none, unless a file was corrupt)
             samples = _train_and_sample(cell, split, folder, progress)
             outcome.trained = True
-        pending = [m for m in cell.metrics if not (folder / "metrics" / f"{m.key}.json").exists()]
+        pending = [m for m in cell.metrics if _missing_result(folder, m)]
         for metric, ok in _run_metrics(cell, pending, split, samples, folder, deadline):
             if not ok:
                 outcome.failed_metrics.append(metric.display)
-        (folder / "failed.json").unlink(missing_ok=True)
+        folder.clear_failure()
         if outcome.failed_metrics:
             outcome.status = "failed"
             outcome.error = f"metric(s) failed: {', '.join(outcome.failed_metrics)}"
+    except ResultsNotWritable:
+        raise  # nothing can be recorded: stop the grid with one line
     except Exception as exc:  # recorded, never cached as done
         outcome.status = "timeout" if isinstance(exc, CellTimeout) else "failed"
         outcome.error = _error_text(exc)
-        atomic_write_json(folder / "failed.json", {"status": outcome.status, "error": outcome.error,
-                                                   "traceback": traceback.format_exc(), "time": time.time()})
+        folder.write_failure({"status": outcome.status, "error": outcome.error,
+                              "traceback": traceback.format_exc(), "time": time.time()})
     return outcome
+
+
+def _missing_result(folder: CellFolder, metric: MetricSpec) -> bool:
+    """Whether ``metric`` must be computed: no result yet, or a corrupt one (discarded, with a warning)."""
+    if folder.read_metric(metric.key, "it is computed again") is not None:
+        return False
+    folder.discard(folder.metric_file(metric.key))
+    return True
 
 
 class Deadline:
@@ -155,7 +168,7 @@ class Deadline:
         return report
 
 
-def _train_and_sample(cell: CellSpec, split, folder: Path, progress):
+def _train_and_sample(cell: CellSpec, split, folder: CellFolder, progress):
     from ..naming import parse_display_name
     from ..registry import generators
 
@@ -165,36 +178,37 @@ def _train_and_sample(cell: CellSpec, split, folder: Path, progress):
     start = time.perf_counter()
     generator.fit(split.train, seed=cell.fit_seed, callback=progress, X_test=split.floor if from_floor else None)
     fit_s = time.perf_counter() - start
-    atomic_save(folder / "model.ckpt", generator.save)
+    written = [folder.save_model(generator.save)]
     if generator.history_:
         import pandas as pd
 
-        atomic_write_bytes(folder / "losses.csv", pd.DataFrame(generator.history_).to_csv(index=False).encode())
+        written.append(folder.write_losses(pd.DataFrame(generator.history_).to_csv(index=False).encode()))
     n = cell.n_samples or len(split.floor if from_floor else split.train)
     start = time.perf_counter()
     samples = generator.sample(n, seed=cell.sample_seed)
     sample_s = time.perf_counter() - start
     if not np.isfinite(samples).all():
         raise TsbenchError(f"{cell.generator} produced non-finite samples; the cell fails instead of scoring them")
-    atomic_save(folder / "samples.npy", lambda tmp: np.save(open(tmp, "wb"), samples))
+    written.append(folder.write_samples(samples))
     real_train, real_test = split.scoring_windows(from_floor)
     timings = {"fit_s": fit_s, "sample_s": sample_s, "n_train": len(real_train), "n_test": len(real_test),
                "n_samples": n, "seq_len": split.seq_len, "n_features": split.n_features, "split": split.policy}
-    atomic_write_json(folder / "trained.json", timings)  # the trained marker comes last
+    folder.mark_trained(timings, written)  # the trained marker comes last
     return samples
 
 
 def uses_floor(generator_name: str) -> bool:
-    """Whether the generator is a built-in calibration row built from real held-out windows (``real``, the
-    corruptions): it is fitted with ``split.floor`` and scored with :meth:`Split.scoring_windows`. Held-out
-    windows are never handed to a plugin, whatever it declares."""
-    from ..registry import generators
+    """Whether the generator is a built-in calibration or corruption row that ``needs_held_out`` (``real``,
+    ``noise``, …): it is fitted with ``split.floor`` and scored with :meth:`Split.scoring_windows`. Held-out
+    windows are never handed to anything else — a model or a plugin — whatever it declares."""
+    from ..registry import BUILT_IN, generators
 
     entry = generators.entry(generator_name)
-    return entry.origin == "built-in" and bool(getattr(entry.load(), "uses_test_split", False))
+    cls = entry.load()
+    return entry.origin == BUILT_IN and cls.role in ("calibration", "corruption") and cls.needs_held_out is True
 
 
-def _run_metrics(cell: CellSpec, pending: list[MetricSpec], split, samples, folder: Path, deadline):
+def _run_metrics(cell: CellSpec, pending: list[MetricSpec], split, samples, folder: CellFolder, deadline):
     """Compute and record each pending metric; yields ``(metric, ok)`` in order. With ``cell.metric_jobs > 1``
     they are computed at once in worker processes (same values: each metric has its own seed).
 
@@ -207,7 +221,7 @@ def _run_metrics(cell: CellSpec, pending: list[MetricSpec], split, samples, fold
     reference = split.train
 
     def artefacts(metric):
-        return folder / "artefacts" / metric.name
+        return folder.artefact_dir(metric.name)
 
     def settle(metric, result) -> bool:  # result: a callable returning (values, seconds), or raising
         try:
@@ -231,10 +245,9 @@ def _run_metrics(cell: CellSpec, pending: list[MetricSpec], split, samples, fold
             yield metric, settle(metric, future.result)
 
 
-def _record_metric(metric: MetricSpec, folder: Path, *, result=None, error: BaseException | None = None) -> bool:
+def _record_metric(metric: MetricSpec, folder: CellFolder, *, result=None,
+                   error: BaseException | None = None) -> bool:
     """Write the metric's result file (or its failure file); returns whether it succeeded."""
-    target = folder / "metrics" / f"{metric.key}.json"
-    failed = folder / "metrics" / f"{metric.key}.failed.json"
     if error is None:
         values, seconds = result
         bad = [k for k, v in values.items() if not np.all(np.isfinite(v))]
@@ -242,16 +255,15 @@ def _record_metric(metric: MetricSpec, folder: Path, *, result=None, error: Base
             error = TsbenchError(f"{metric.display} returned non-finite values for {', '.join(bad)}")
     if error is not None:
         trace = "".join(traceback.format_exception(error))
-        atomic_write_json(failed, {"metric": metric.display, "metric_name": metric.name, "key": metric.key,
-                                   "error": _error_text(error), "traceback": trace})
+        folder.write_metric_failure(metric.key, {"metric": metric.display, "metric_name": metric.name,
+                                                 "key": metric.key, "error": _error_text(error), "traceback": trace})
         return False
     from ..registry import metrics
 
     cls = metrics.get(metric.name)
-    atomic_write_json(target, {"metric": metric.display, "metric_name": metric.name, "key": metric.key,
-                               "params": metric.params, "version": cls.version, "outputs": cls.outputs,
-                               "values": values, "metric_s": seconds})
-    failed.unlink(missing_ok=True)
+    folder.write_metric(metric.key, {"metric": metric.display, "metric_name": metric.name, "key": metric.key,
+                                     "params": metric.params, "version": cls.version, "outputs": cls.outputs,
+                                     "values": values, "metric_s": seconds})
     return True
 
 

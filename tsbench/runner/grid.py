@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import InputError
+from ..naming import expand_sweeps, parse_display_name
 from ..presets import check_preset
 from ..protocols import runnable_protocol
 from ..validation import check_positive_int
@@ -41,8 +42,12 @@ class RunSummary:
 def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *, seeds: int, preset: str,
                protocol: str, repeats: int | None = None, device: str = "cpu",
                n_samples: int | None = None, timeout: float | None = None) -> list[CellSpec]:
-    """All cells of the grid (validates every name and parameter before anything runs)."""
+    """All cells of the grid (validates every name and parameter before anything runs). A list value in a
+    generator or metric display name is a sweep: ``gan[lr=[1e-3,1e-4]]`` gives the rows ``gan[lr=0.001]`` and
+    ``gan[lr=0.0001]``."""
     check_preset(preset)
+    generators = [name for display in generators for name in expand_sweeps(display)]
+    metrics = [name for display in metrics for name in expand_sweeps(display)]
     protocol = runnable_protocol(protocol).tag
     seeds = check_positive_int(seeds, what="--seeds")
     if n_samples is not None:
@@ -52,6 +57,7 @@ def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *
     if timeout is not None and not timeout > 0:
         raise InputError("--timeout", expected="a positive number of seconds", got=repr(timeout),
                          fix="pass e.g. --timeout 3600")
+    _check_contracts(generators, metrics)
     metric_specs = tuple(MetricSpec.build(m, preset=preset, protocol=protocol, repeats=repeats) for m in metrics)
     cells = []
     for dataset_spec in datasets:
@@ -66,10 +72,18 @@ def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *
     return cells
 
 
+def _check_contracts(generator_names: list[str], metric_names: list[str]) -> None:
+    """Refuse a class lacking a required method (``_fit``, ``_sample``, ``_compute``) before anything runs."""
+    from ..registry import generators, metrics
+
+    for registry, names in ((generators, generator_names), (metrics, metric_names)):
+        for display in names:
+            registry.get(parse_display_name(display)[0]).check_contract()
+
+
 def is_complete(store: RunStore, cell: CellSpec) -> bool:
-    folder = store.cell_dir(cell.cell_id)
-    return ((folder / "trained.json").exists() and not (folder / "failed.json").exists()
-            and all((folder / "metrics" / f"{m.key}.json").exists() for m in cell.metrics))
+    """Whether ``cell`` is trained, not failed and has every metric result, all files verified."""
+    return store.cell(cell.cell_id).is_complete(m.key for m in cell.metrics)
 
 
 def matches_force(cell: CellSpec, patterns: list[str]) -> bool:
@@ -149,7 +163,8 @@ class _training_bar:
 
 
 def select_names(registry, patterns: list[str] | None, *, all_: bool, exclude: frozenset = frozenset()):
-    """Expand CLI selections; with ``all_`` every registered name (minus ``exclude``) that imports.
+    """Expand CLI selections (wildcards, sweeps, ``file.py:Class``); with ``all_`` every registered name (minus
+    ``exclude``) that imports.
 
     Returns ``(names, skipped)`` where ``skipped`` lists ``(name, reason)`` of unavailable plugins.
     """
@@ -174,12 +189,12 @@ def select_metrics(patterns: list[str] | None, protocol: str):
 
     Returns ``(names, skipped)`` with ``(name, reason)`` for unavailable or undefined metrics.
     """
-    from ..naming import parse_display_name
     from ..registry import metrics
 
     family = runnable_protocol(protocol).metrics  # metrics declare the settings families they support
     names, skipped = select_names(metrics, patterns, all_=True)
-    explicit = {p.strip() for p in patterns or () if not any(ch in parse_display_name(p)[0] for ch in "*?")}
+    explicit = {name for p in patterns or () if not any(ch in p.partition("[")[0] for ch in "*?")
+                for name in metrics.expand([p])}
 
     def defined(display: str) -> bool:
         return family in metrics.get(parse_display_name(display)[0]).protocols

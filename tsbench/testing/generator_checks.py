@@ -38,7 +38,7 @@ def _data(ctx: Context, n_features: int | None = None):
 def _fit(ctx: Context, estimator, X, X_test, *, seed: int = FIT_SEED, callback=None, return_instance=True):
     """Fit ``estimator``; returns the instance itself (only :func:`check_fit` looks at fit's return value,
     so one violation does not cascade into every check)."""
-    kwargs = {"X_test": X_test} if getattr(ctx.cls, "uses_test_split", False) else {}
+    kwargs = {"X_test": X_test} if getattr(ctx.cls, "needs_held_out", False) else {}
     if callback is not None:
         kwargs["callback"] = callback
     returned = estimator.fit(X, seed=seed, **kwargs)
@@ -152,12 +152,28 @@ def _holds_networks(estimator) -> bool:
 # checks ------------------------------------------------------------------------------------------
 def check_metadata(ctx: Context) -> None:
     """``name``, ``card``, ``version``, ``presets`` (keys ⊆ smoke/quick/paper, valid parameters),
-    ``known_failures`` (known check names, with reasons) and ``uses_test_split`` are valid."""
+    ``known_failures`` (known check names, with reasons), ``role`` and ``needs_held_out`` are valid."""
     problems = check_metadata_common(ctx, list(GENERATOR_CHECKS))
-    if not isinstance(getattr(ctx.cls, "uses_test_split", False), bool):
-        problems.append("uses_test_split must be a bool")
+    problems += _role_problems(ctx.cls)
     if problems:
         fail("; ".join(problems))
+
+
+def _role_problems(cls) -> list[str]:
+    """``role`` is ``"model"`` unless the class is a built-in row; ``needs_held_out`` only for such rows."""
+    from ..generator import ROLES
+    from ..registry import BUILT_IN, generators
+
+    role, held_out = getattr(cls, "role", "model"), getattr(cls, "needs_held_out", False)
+    if role not in ROLES:
+        return [f"role must be one of {', '.join(ROLES)}, got {role!r}"]
+    problems = [] if isinstance(held_out, bool) else [f"needs_held_out must be a bool, got {held_out!r}"]
+    if role != "model" and generators.origin_of(cls) != BUILT_IN:
+        problems.append(f"role {role!r} is reserved for tsbench's built-in rows; a plugin keeps role = 'model'")
+    elif role == "model" and held_out:
+        problems.append("needs_held_out = True on a model: held-out windows are only given to built-in "
+                        "calibration and corruption rows; remove it")
+    return problems
 
 
 def check_not_fitted(ctx: Context) -> None:
