@@ -1,5 +1,9 @@
 """Records from a results folder: a pure read of the cell folders into the tidy schema of
-:mod:`tsbench.records` (one row per cell × metric output × repeat)."""
+:mod:`tsbench.records` (one row per cell × metric output × repeat).
+
+Every file read is verified (:class:`.cellfiles.CellFolder`); a corrupt one never crashes the read: it warns
+(:class:`.cellfiles.CorruptCellFile`) and becomes a ``failed`` record saying so — or, for an unreadable
+``cell.json``, leaves the cell out — and the next ``tsbench run`` recomputes it."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -11,7 +15,8 @@ from ..errors import InputError
 from ..naming import parse_display_name
 from ..protocols import get_protocol, recorded_tag
 from ..records import COLUMNS, metric_column
-from .store import RunStore, read_json
+from .cellfiles import CellFolder
+from .store import RunStore
 
 _PROVENANCE = ("tsbench_version", "torch_version", "numpy_version", "python_version", "git_sha", "device", "host")
 
@@ -25,15 +30,22 @@ def load_records(out: str | Path = "tsbench-runs") -> pd.DataFrame:
                          fix="run `tsbench run ...` first or pass the folder with --out")
     rows: list[dict] = []
     for cell_id in store.cell_ids():
-        rows.extend(cell_records(store.cell_dir(cell_id)))
+        rows.extend(cell_records(store.cell(cell_id)))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return frame.sort_values(["dataset", "generator", "seed", "metric", "repeat"], na_position="last",
                              kind="stable").reset_index(drop=True)
 
 
-def cell_records(folder: Path) -> list[dict]:
-    cell = read_json(folder / "cell.json")
-    trained = read_json(folder / "trained.json") if (folder / "trained.json").exists() else {}
+def cell_records(folder: CellFolder | str | Path) -> list[dict]:
+    """The records of one cell folder (none when its ``cell.json`` is unreadable)."""
+    folder = folder if isinstance(folder, CellFolder) else CellFolder(folder)
+    cell = folder.read_spec("the cell is left out of the records until `tsbench run` rewrites it")
+    if cell is None:
+        return []
+    rerun = "`tsbench run` recomputes it"
+    trained = folder.read_trained(f"the cell is recorded as failed; {rerun}", verify_data=False)
+    broken = trained is None and (folder.path / folder.TRAINED).exists()
+    trained = trained or {}
     protocol = get_protocol(recorded_tag(cell["protocol"]))
     base = {
         "cell_id": cell["cell_id"], "dataset": cell["dataset"], "generator": cell["generator"],
@@ -43,24 +55,26 @@ def cell_records(folder: Path) -> list[dict]:
         **{k: trained.get(k) for k in ("n_train", "n_test", "n_samples", "seq_len", "n_features")},
         **{k: cell.get(k) for k in _PROVENANCE},
         "device_type": cell.get("device_type"), "precision": cell.get("precision"),
-        "timestamp": datetime.fromtimestamp((folder / "cell.json").stat().st_mtime, timezone.utc)
+        "timestamp": datetime.fromtimestamp((folder.path / folder.SPEC).stat().st_mtime, timezone.utc)
         .isoformat(timespec="seconds"),
     }
-    if (folder / "failed.json").exists() or not trained:
-        failure = read_json(folder / "failed.json") if (folder / "failed.json").exists() else {}
-        return [{**base, "status": failure.get("status", "failed"), "error": failure.get("error", "not finished")}]
+    if (folder.path / folder.FAILED).exists() or not trained:
+        failure = folder.read_failure(f"the cell is recorded as failed; {rerun}") or {}
+        unfinished = f"corrupt {folder.TRAINED}; {rerun}" if broken else "not finished"
+        return [{**base, "status": failure.get("status", "failed"), "error": failure.get("error", unfinished)}]
     rows = []
-    metric_dir = folder / "metrics"
     for display, key in sorted(cell.get("metric_keys", {}).items()):
-        done, failed = metric_dir / f"{key}.json", metric_dir / f"{key}.failed.json"
-        if failed.exists() and not done.exists():
-            result = read_json(failed)
-            rows.append({**base, "metric": display, "metric_name": result["metric_name"],
-                         "status": "failed", "error": result["error"]})
-            continue
-        if not done.exists():
-            continue  # requested by a run that was interrupted before this metric ran
-        result = read_json(done)
+        done = (folder.path / folder.metric_file(key)).exists()
+        result = folder.read_metric(key, f"the metric is recorded as failed; {rerun}") if done else None
+        if result is None:
+            failure = folder.read_metric_failure(key, f"the failure is left out; {rerun}")
+            if done:  # present but corrupt
+                rows.append({**base, "metric": display, "metric_name": parse_display_name(display)[0],
+                             "status": "failed", "error": f"corrupt result file {folder.metric_file(key)}; {rerun}"})
+            elif failure is not None:
+                rows.append({**base, "metric": display, "metric_name": failure.get("metric_name"),
+                             "status": "failed", "error": failure.get("error")})
+            continue  # else: requested by a run that was interrupted before this metric ran
         for output, values in result["values"].items():
             for repeat, value in enumerate(values):
                 rows.append({**base, "metric": metric_column(display, output),

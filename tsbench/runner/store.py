@@ -1,80 +1,27 @@
-"""The results folder: atomic writes, a lock, and the on-disk layout of cells.
+"""The results folder: its lock, its cells, and (re-exported from :mod:`.atomic`) the atomic writers.
 
 Layout of ``--out`` (default ``./tsbench-runs``)::
 
-    .tsbench.lock                      held by a running ``tsbench run``
-    cells/<cell_id>/cell.json          the cell's spec, identity and provenance (written first)
-    cells/<cell_id>/model.ckpt         generator checkpoint (state_dict / npz)
-    cells/<cell_id>/losses.csv         loss curves logged during fit
-    cells/<cell_id>/samples.npy        synthetic windows, float32 (n, seq_len, n_features)
-    cells/<cell_id>/trained.json       marker: fit + sample finished (written last of the training step)
-    cells/<cell_id>/failed.json        the last failure (removed when the cell later succeeds)
-    cells/<cell_id>/metrics/<key>.json one finished metric result (values per repeat, timing)
-    cells/<cell_id>/artefacts/<metric>/ plots and coordinates written by metrics
+    .tsbench.lock          held by a running ``tsbench run``
+    records.csv            every record, rewritten at the end of each run
+    cells/<cell_id>/       one cell: its files are owned by :class:`.cellfiles.CellFolder`
 
-Every file is written to a temporary name and renamed, so an interrupted run never leaves a
-half-written file under its final name; a cell counts as trained only once ``trained.json`` exists.
+Every file is written to a temporary name, flushed and renamed, so an interrupted run never leaves a
+half-written file under its final name; a full disk or a read-only folder raises
+:class:`.atomic.ResultsNotWritable` (one line) and leaves every finished cell intact.
 """
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 from filelock import FileLock, Timeout
 
 from ..errors import InputError, TsbenchError
+from .atomic import (ResultsNotWritable, atomic_save, atomic_write_bytes, atomic_write_json,  # noqa: F401
+                     read_json)
+from .cellfiles import CellFolder
 
 DEFAULT_OUT = "tsbench-runs"
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, json.dumps(obj, indent=1, sort_keys=True, default=_json_default).encode())
-
-
-def atomic_save(path: Path, writer) -> None:
-    """``writer(tmp_path)`` writes a file, which is then renamed to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        writer(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def read_json(path: Path) -> Any:
-    with open(path) as fh:
-        return json.load(fh)
-
-
-def _json_default(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
 
 
 class RunStore:
@@ -89,6 +36,9 @@ class RunStore:
 
     def cell_dir(self, cell_id: str) -> Path:
         return self.cells_dir / cell_id
+
+    def cell(self, cell_id: str) -> CellFolder:
+        return CellFolder(self.cell_dir(cell_id))
 
     def ensure_writable(self) -> None:
         """Create the folder and prove it is writable, or raise a one-line :class:`InputError`."""
@@ -114,4 +64,4 @@ class RunStore:
     def cell_ids(self) -> list[str]:
         if not self.cells_dir.is_dir():
             return []
-        return sorted(p.name for p in self.cells_dir.iterdir() if (p / "cell.json").exists())
+        return sorted(p.name for p in self.cells_dir.iterdir() if CellFolder(p).exists())

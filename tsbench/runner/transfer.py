@@ -3,9 +3,14 @@
 The client packs the cell folder (:func:`pack_cell`), a worker runs :func:`run_cell_detached` in a private
 temporary folder and returns what changed, and the client applies it with :func:`apply_cell_files`.
 
-Write order on the client (every file through the atomic writers of :mod:`.store`), chosen so that an
-interrupted client never leaves a cell that *looks* complete but is not — :func:`.grid.is_complete` needs
-``trained.json``, every ``metrics/<key>.json`` and no ``failed.json``:
+The client verifies what it ships: a completion marker whose files fail verification (a corrupt checkpoint
+on the client, which is never shipped; truncated samples; an altered metric result) is left out with a
+warning, so the worker recomputes it.
+
+Write order on the client (every file through the atomic writers of :mod:`.atomic`; the ranks are
+:meth:`.cellfiles.CellFolder.write_rank`), chosen so that an interrupted client never leaves a cell that
+*looks* complete but is not — :meth:`.cellfiles.CellFolder.is_complete` needs ``trained.json``, every
+``metrics/<key>.json`` and no ``failed.json``:
 
 1. ``cell.json`` (the spec and provenance; it only lists intent);
 2. failure markers (``failed.json``, ``metrics/<key>.failed.json``) — they make a cell incomplete;
@@ -19,16 +24,19 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path, PurePosixPath
 
+from .atomic import atomic_write_bytes, remove
+from .cellfiles import CellFolder
 from .cells import CellSpec
 from .execute import CellOutcome, run_cell
-from .store import RunStore, atomic_write_bytes
+from .store import RunStore
 
 #: written by ``run_cell`` but never read by it: not shipped to workers (the client keeps its copy)
-NOT_SHIPPED = ("model.ckpt", "losses.csv", "artefacts/")
+NOT_SHIPPED = CellFolder.NOT_READ
 
 
 def pack_cell(folder: Path, *, everything: bool = False) -> dict[str, bytes]:
-    """``{relative posix path: bytes}`` of the cell folder (minus :data:`NOT_SHIPPED` and temp files)."""
+    """``{relative posix path: bytes}`` of the cell folder (minus temp files). Unless ``everything``: minus
+    :data:`NOT_SHIPPED`, and minus completion markers that fail verification (warned, recomputed)."""
     files: dict[str, bytes] = {}
     if not folder.is_dir():
         return files
@@ -38,7 +46,20 @@ def pack_cell(folder: Path, *, everything: bool = False) -> dict[str, bytes]:
             continue  # in-flight ``.name.xxx.tmp`` files of the atomic writers
         if everything or not rel.startswith(NOT_SHIPPED):
             files[rel] = path.read_bytes()
+    if not everything:
+        _drop_unverified(CellFolder(folder), files)
     return files
+
+
+def _drop_unverified(cell: CellFolder, files: dict[str, bytes]) -> None:
+    """Leave out the completion markers whose files fail verification, so the worker recomputes them."""
+    for rel in [r for r in files if cell.is_completion_marker(r)]:
+        if rel == cell.TRAINED:
+            ok = cell.read_trained("the cell is trained again") is not None
+        else:
+            ok = cell.read_metric(PurePosixPath(rel).stem, "it is computed again") is not None
+        if not ok:
+            del files[rel]
 
 
 def unpack_cell(files: dict[str, bytes], folder: Path) -> None:
@@ -61,43 +82,23 @@ def run_cell_detached(cell: CellSpec, files: dict[str, bytes], force: bool,
     with tempfile.TemporaryDirectory(prefix="tsbench-cell-") as tmp:
         folder = RunStore(tmp).cell_dir(cell.cell_id)
         unpack_cell(files, folder)
-        outcome = run_cell(cell, tmp, force=force)
+        outcome = run_cell(cell, tmp, force=force, absent_ok=NOT_SHIPPED)
         after = pack_cell(folder, everything=True)
     changed = {rel: data for rel, data in after.items() if files.get(rel) != data}
     removed = sorted(set(files) - set(after))
     return outcome, changed, removed
 
 
-def _is_failure_marker(rel: str) -> bool:
-    return rel == "failed.json" or rel.endswith(".failed.json")
-
-
-def _is_completion_marker(rel: str) -> bool:
-    return rel == "trained.json" or (rel.startswith("metrics/") and not _is_failure_marker(rel))
-
-
-def _write_rank(rel: str) -> int:
-    if rel == "cell.json":
-        return 0
-    if _is_failure_marker(rel):
-        return 1
-    if rel == "trained.json":
-        return 3
-    if rel.startswith("metrics/"):
-        return 4
-    return 2
-
-
 def apply_cell_files(folder: Path, changed: dict[str, bytes], removed: list[str]) -> None:
     """Write a worker's results into the real cell ``folder`` in the safe order (module docstring)."""
     for rel in removed:
-        if _is_completion_marker(rel):
-            (folder / _safe(rel)).unlink(missing_ok=True)
-    for rel in sorted(changed, key=lambda r: (_write_rank(r), r)):
+        if CellFolder.is_completion_marker(rel):
+            remove(folder / _safe(rel))
+    for rel in sorted(changed, key=lambda r: (CellFolder.write_rank(r), r)):
         atomic_write_bytes(folder / _safe(rel), changed[rel])
     for rel in removed:
-        if not _is_completion_marker(rel):
-            (folder / _safe(rel)).unlink(missing_ok=True)
+        if not CellFolder.is_completion_marker(rel):
+            remove(folder / _safe(rel))
 
 
 def _safe(rel: str) -> PurePosixPath:
