@@ -17,6 +17,7 @@ import pandas as pd
 from .figures import cd_diagram, loss_figure, png_bytes
 from .provenance import provenance
 from .ranks import RankResult, rank_caption, rank_results
+from .cost import FIELDS, CostTable
 from .table import MISSING, Cell, CellMarkup, Table, build_tables, render_cell
 
 _CSS = """
@@ -29,6 +30,8 @@ table.lb th:first-child,table.lb td:first-child{text-align:left}
 table.lb thead{border-top:2px solid #222;border-bottom:1px solid #222}
 table.lb tbody.calibration{border-top:1px solid #222;color:#555;font-style:italic}
 table.lb tbody.calibration tr.label td{font-size:.85em;padding-top:.4em}
+table.lb tbody.published{border-top:1px solid #222;color:#4a3b00;font-style:italic;background:#fbf8ec}
+table.lb tbody.published tr.label td{font-size:.85em;padding-top:.4em}
 table.lb{border-bottom:2px solid #222}
 .caption{font-size:.85em;color:#333;max-width:1100px}.notes{font-size:.8em;color:#444}
 .gallery{display:flex;flex-wrap:wrap;gap:12px}.gallery figure{margin:0;width:420px}
@@ -74,10 +77,35 @@ def table_html(table: Table) -> str:
     if table.calibration:
         body += (f'<tbody class="calibration"><tr class="label"><td colspan="{len(table.columns) + 1}">'
                  f"calibration rows</td></tr>{rows(table.calibration)}</tbody>")
+    if table.published:
+        body += (f'<tbody class="published"><tr class="label"><td colspan="{len(table.columns) + 1}">'
+                 f"published (not measured here; never ranked)</td></tr>")
+        for row in table.published:
+            body += (f"<tr><td><i>{_e(row.label)}</i> <cite>[{_e(row.citation)}]</cite></td>"
+                     + "".join(f"<td>{MISSING if c.missing else '<i>' + cell_html(c) + '</i>'}</td>"
+                               for c in row.cells) + "</tr>")
+        body += "</tbody>"
     notes = (f"<div>{_e(table.legend)}</div>" if table.legend else "") + "".join(
         f"<div><sup>{i}</sup> {_e(n)}</div>" for i, n in enumerate(table.footnotes, 1))
     return (f"<h3>{_e(table.title)}</h3><table class=\"lb\"><thead>{head}</thead>{body}</table>"
-            f"<p class=\"caption\">{_e(table.caption)}</p>" + (f'<div class="notes">{notes}</div>' if notes else ""))
+            f"<p class=\"caption\">{_e(table.caption)}</p>" + (f'<div class="notes">{notes}</div>' if notes else "")
+            + "".join(cost_html(c) for c in table.cost))
+
+
+def cost_html(cost: CostTable) -> str:
+    """A cost table (calibration rows in their own tbody) with its caption."""
+    head = "<tr><th>Generator</th>" + "".join(f"<th>{_e(h)}</th>" for h in cost.headers) + "</tr>"
+
+    def rows(items):
+        return "".join(f"<tr><td>{_e(r.generator)}</td>" + "".join(f"<td>{_e(r.text(f))}</td>" for f in FIELDS)
+                       + f"<td>{r.n_seeds}</td></tr>" for r in items)
+
+    body = f"<tbody>{rows([r for r in cost.rows if not r.calibration])}</tbody>"
+    calib = [r for r in cost.rows if r.calibration]
+    if calib:
+        body += f'<tbody class="calibration">{rows(calib)}</tbody>'
+    return (f'<h4>{_e(cost.title)}</h4><table class="lb cost"><thead>{head}</thead>{body}</table>'
+            f'<p class="caption">{_e(cost.caption)}</p>')
 
 
 def ranks_html(result: RankResult) -> str:
@@ -138,10 +166,12 @@ def loss_curves(out_dir: Path, records: pd.DataFrame) -> dict[tuple[str, str], d
 
 def to_html(records: pd.DataFrame, *, out_dir=None, sensitivity_dir=None, layout: str = "per-dataset",
             citations: dict[str, str] | None = None, title: str = "tsbench report",
-            mix_devices: bool = False) -> str:
+            mix_devices: bool = False, published=False, cost: bool = False) -> str:
     """The report as one HTML string (records are not modified; figures are read from ``out_dir``;
-    ``mix_devices``: see :func:`tsbench.report.aggregate.per_seed`)."""
-    tables = build_tables(records, layout=layout, citations=citations, mix_devices=mix_devices)
+    ``mix_devices``: see :func:`tsbench.report.aggregate.per_seed`; ``published``, ``cost``: see
+    :func:`tsbench.report.table.build_tables`)."""
+    tables = build_tables(records, layout=layout, citations=citations, mix_devices=mix_devices,
+                          published=published, cost=cost)
     p = provenance(records)
     parts = [f"<h1>{_e(title)}</h1>",
              '<p class="meta">' + " · ".join(f"<b>{_e(k)}</b> {_e(v)}" for k, v in p.items()) + "</p>",

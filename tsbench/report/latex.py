@@ -4,14 +4,16 @@
 The default output is a ``table`` float to paste into a paper (needs ``\\usepackage{booktabs}``, and
 ``graphicx`` for tables wider than :data:`WIDE` metric columns, which are scaled to the line width); with
 ``standalone=True`` it is a complete document that compiles with ``pdflatex``. Citation keys become
-``\\cite{key}`` (plain ``[key]`` in the standalone document, which has no bibliography).
+``\\cite{key}`` (plain ``[key]`` in the standalone document, which has no bibliography). Published rows are set
+in ``\\emph`` under their own rule; cost tables are separate ``table`` floats after their leaderboard table.
 """
 from __future__ import annotations
 
 import re
 
 from .ranks import RankResult, rank_caption
-from .table import Cell, CellMarkup, Row, Table, render_cell
+from .cost import FIELDS, CostTable
+from .table import Cell, CellMarkup, PublishedRow, Row, Table, render_cell
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -50,6 +52,15 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def _caption(table: Table, standalone: bool) -> str:
+    """The escaped caption; the published rows' citations become ``\\cite`` unless ``standalone``."""
+    text = escape(table.caption)
+    if not standalone:
+        for key in dict.fromkeys(row.citation for row in table.published):
+            text = text.replace(f" [{escape(key)}]", rf"~\cite{{{key}}}")
+    return text
+
+
 def table_latex(table: Table, *, standalone: bool = False) -> str:
     """One ``table`` float with caption, label, booktabs tabular and notes."""
     n = len(table.columns)
@@ -58,7 +69,7 @@ def table_latex(table: Table, *, standalone: bool = False) -> str:
     label = "tab:tsbench-" + _slug("-".join(table.datasets if not multi else ["all"]) +
                                    f"-{table.protocol}-{table.preset}")
     lines = [r"\begin{table}[tbp]", r"\centering", r"\small", r"\setlength{\tabcolsep}{4pt}",
-             rf"\caption{{{escape(table.title)}. {escape(table.caption)}}}", rf"\label{{{label}}}",
+             rf"\caption{{{escape(table.title)}. {_caption(table, standalone)}}}", rf"\label{{{label}}}",
              *([r"\resizebox{\linewidth}{!}{%"] if n > WIDE else []),
              rf"\begin{{tabular}}{{l{'r' * n}}}", r"\toprule"]
     if multi:
@@ -78,6 +89,10 @@ def table_latex(table: Table, *, standalone: bool = False) -> str:
         for row in table.calibration:
             lines.append(" & ".join([rf"\emph{{{_label(row, standalone)}}}"] + [cell_latex(c) for c in row.cells])
                          + r" \\")
+    if table.published:
+        lines += [r"\midrule",
+                  rf"\multicolumn{{{n + 1}}}{{l}}{{\emph{{Published (not measured here; never ranked)}}}} \\"]
+        lines += [published_latex(row, standalone=standalone) for row in table.published]
     lines += [r"\bottomrule", r"\end{tabular}" + ("}" if n > WIDE else "")]
     if table.footnotes or table.legend:
         lines += [r"\par\smallskip", r"\begin{minipage}{\linewidth}\footnotesize"]
@@ -85,6 +100,27 @@ def table_latex(table: Table, *, standalone: bool = False) -> str:
         lines += [rf"\textsuperscript{{{i}}}{escape(note)}\par" for i, note in enumerate(table.footnotes, 1)]
         lines.append(r"\end{minipage}")
     lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n" + "".join("\n" + cost_latex(c) for c in table.cost)
+
+
+def published_latex(row: PublishedRow, *, standalone: bool = False) -> str:
+    """One published row in ``\\emph``, its citation as ``\\cite`` (``[key]`` when standalone)."""
+    cite = rf" [{escape(row.citation)}]" if standalone else rf"~\cite{{{row.citation}}}"
+    cells = ["---" if c.missing else rf"\emph{{{cell_latex(c)}}}" for c in row.cells]
+    return " & ".join([rf"\emph{{{escape(row.label)}{cite}}}"] + cells) + r" \\"
+
+
+def cost_latex(cost: CostTable) -> str:
+    """A cost table as its own ``table`` float (calibration rows in ``\\emph``)."""
+    label = "tab:tsbench-cost-" + _slug(f"{cost.dataset}-{cost.protocol}-{cost.preset}")
+    lines = [r"\begin{table}[tbp]", r"\centering", r"\small", r"\setlength{\tabcolsep}{4pt}",
+             rf"\caption{{{escape(cost.title)}. {escape(cost.caption)}}}", rf"\label{{{label}}}",
+             rf"\begin{{tabular}}{{l{'r' * (len(FIELDS) - 1)}lr}}", r"\toprule",
+             " & ".join(["Generator"] + [escape(h) for h in cost.headers]) + r" \\", r"\midrule"]
+    for row in cost.rows:
+        name = rf"\emph{{{escape(row.generator)}}}" if row.calibration else escape(row.generator)
+        lines.append(" & ".join([name] + [escape(row.text(f)) for f in FIELDS] + [str(row.n_seeds)]) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 

@@ -1,9 +1,10 @@
 """GitHub-flavoured Markdown: pipe tables, **bold** best, <u>underlined</u> second, † worse than the null,
-notes below."""
+notes below; published rows in italics in a block of their own; cost tables after their leaderboard table."""
 from __future__ import annotations
 
 from .ranks import RankResult, rank_caption
-from .table import MISSING, Cell, CellMarkup, Row, Table, render_cell
+from .cost import FIELDS, CostTable
+from .table import MISSING, Cell, CellMarkup, PublishedRow, Row, Table, render_cell
 
 
 def _esc(text: str) -> str:
@@ -36,12 +37,32 @@ def table_markdown(table: Table) -> str:
         lines.append("| *calibration* " + "| " * len(table.columns) + "|")
         for row in table.calibration:
             lines.append("| " + " | ".join([f"*{_label(row)}*"] + [cell_markdown(c) for c in row.cells]) + " |")
+    if table.published:
+        lines.append("| *published (not measured here; never ranked)* " + "| " * len(table.columns) + "|")
+        lines += [published_markdown(row) for row in table.published]
     lines += ["", _esc(table.caption)]
     if table.legend:
         lines += ["", _esc(table.legend)]
     if table.footnotes:
         lines += [""] + [f"<sup>{i}</sup> {_esc(note)}  " for i, note in enumerate(table.footnotes, 1)]
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    return text + "".join("\n" + cost_markdown(c) for c in table.cost)
+
+
+def published_markdown(row: PublishedRow) -> str:
+    """One published row: label, citation and every value in italics."""
+    cells = [MISSING if c.missing else f"*{cell_markdown(c)}*" for c in row.cells]
+    return "| " + " | ".join([f"*{_esc(row.label)} [{_esc(row.citation)}]*"] + cells) + " |"
+
+
+def cost_markdown(cost: CostTable) -> str:
+    """A cost table: one row per generator (calibration rows in italics), its caption below."""
+    lines = [f"#### {_esc(cost.title)}", "", "| " + " | ".join(["Generator"] + cost.headers) + " |",
+             "|:--" + "|--:" * (len(FIELDS) - 1) + "|:--|--:|"]
+    for row in cost.rows:
+        name = f"*{_esc(row.generator)}*" if row.calibration else _esc(row.generator)
+        lines.append("| " + " | ".join([name] + [_esc(row.text(f)) for f in FIELDS] + [str(row.n_seeds)]) + " |")
+    return "\n".join(lines + ["", _esc(cost.caption)]) + "\n"
 
 
 def ranks_markdown(result: RankResult) -> str:

@@ -14,20 +14,27 @@ table, and calibration rows are never marked or flagged; without a null nothing 
 says why. Cells without any value show "—" and every failure becomes a numbered footnote. A cell never pools
 values from two device types or precisions unless ``mix_devices=True`` (:mod:`tsbench.report.hardware`).
 
+Two optional extras never change a measured cell: ``published=True`` adds :attr:`Table.published` rows —
+numbers copied from the papers (:mod:`tsbench.report.published`), only in columns whose dataset, metric,
+protocol family and seq_len match, never ranked, marked or flagged, cited in the caption — and ``cost=True``
+adds one :class:`~tsbench.report.cost.CostTable` per dataset (:attr:`Table.cost`, :mod:`tsbench.report.cost`).
+
 >>> tables = build_tables(records, layout="per-dataset")  # doctest: +SKIP
 >>> print(to_markdown(tables))  # doctest: +SKIP
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
 from .aggregate import CALIBRATION, GROUP, KEY, aggregate, appearance, check_records, is_calibration, per_seed
+from .cost import CostTable, cost_frame, cost_table
 from .null import null_verdicts
+from .published import PublishedValue, matches, resolve
 from .provenance import caption_text, worse_legend
 from .stats import ALPHA, marks
 
@@ -107,6 +114,18 @@ class Row:
 
 
 @dataclass(frozen=True)
+class PublishedRow:
+    """A row of published numbers (not measured here): ``label`` e.g. ``'TimeGAN (Yoon et al. 2019, Table 2)'``,
+    one cell per table column (missing where no published value matches). Its cells never carry a mark, a
+    † flag or a count, by construction."""
+
+    label: str
+    citation: str
+    cells: tuple[Cell, ...]
+    entries: tuple[PublishedValue, ...]
+
+
+@dataclass(frozen=True)
 class Table:
     title: str
     protocol: str
@@ -117,6 +136,8 @@ class Table:
     caption: str
     n_seeds: int
     legend: str | None = None  # explains the † flag; only when a cell has it
+    published: tuple[PublishedRow, ...] = ()  # shown in their own block, after the calibration rows
+    cost: tuple[CostTable, ...] = ()  # one per dataset of the table, rendered after it
 
     @property
     def datasets(self) -> list[str]:
@@ -145,14 +166,19 @@ def headline_metrics(records: pd.DataFrame) -> list[str]:
 
 def build_tables(records: pd.DataFrame, *, layout: str = "per-dataset", citations: dict[str, str] | None = None,
                  datasets=None, generators=None, metrics=None, alpha: float = ALPHA,
-                 mix_devices: bool = False) -> list[Table]:
+                 mix_devices: bool = False, published=False, cost: bool = False) -> list[Table]:
     """Leaderboard tables from tidy records (never modified).
 
     ``citations`` maps a generator display name or registry name to a citation key (shown next to model
     rows). ``datasets``/``generators``/``metrics`` select and order (default: all, in order of appearance).
     The null comparison uses every generator of the records, selected or not. ``alpha`` is the level of every
     test. ``mix_devices`` lets a cell pool device types/precisions (else :class:`InputError`).
+    ``published``: ``True`` for :data:`tsbench.report.published.PUBLISHED` (or a sequence of
+    :class:`~tsbench.report.published.PublishedValue`) as extra rows where they match. ``cost``: attach
+    the cost tables of :mod:`tsbench.report.cost`.
     """
+    entries = resolve(published)
+    costs = cost_frame(records) if cost else None
     check_records(records)
     if layout not in LAYOUTS:
         raise InputError("table layout", expected=" | ".join(LAYOUTS), got=repr(layout),
@@ -181,9 +207,59 @@ def build_tables(records: pd.DataFrame, *, layout: str = "per-dataset", citation
                 continue
             sub = recs[recs["dataset"].isin(ds)]
             title = (f"{ds[0]}" if len(ds) == 1 else "All datasets") + f" — protocol {protocol}, preset {preset}"
-            out.append(_table(title, protocol, preset, columns, gens, g_agg, g_seeds, g_verdicts, sub,
-                              citations or {}, alpha, mix_devices))
+            table = _table(title, protocol, preset, columns, gens, g_agg, g_seeds, g_verdicts, sub,
+                           citations or {}, alpha, mix_devices)
+            if entries:
+                table = _with_published(table, entries, sub)
+            if costs is not None:
+                names = dict(zip(sub["generator"], sub["generator_name"]))
+                calib = {g for g in gens if is_calibration(names.get(g, g))}
+                table = replace(table, cost=tuple(
+                    cost_table(costs, protocol=protocol, preset=preset, dataset=d, generators=gens,
+                               calibration=calib) for d in ds))
+            out.append(table)
     return out
+
+
+def seq_len_of(records: pd.DataFrame, dataset: str) -> int | None:
+    """The one seq_len the records state for ``dataset``; ``None`` when unknown or not unique."""
+    if "seq_len" not in records.columns:
+        return None
+    values = pd.to_numeric(records.loc[records["dataset"] == dataset, "seq_len"], errors="coerce").dropna()
+    distinct = set(values.astype(int))
+    return distinct.pop() if len(distinct) == 1 else None
+
+
+def _published_cell(entry: PublishedValue | None) -> Cell:
+    """The published number as printed (a leading zero added: ``.011`` → ``0.011``); never marked."""
+    if entry is None:
+        return Cell(mean=None, std=None, n=0, value="", std_text="", mark=None, note=None, show_n=False)
+    lead = (lambda text: "0" + text if text.startswith(".") else text)
+    return Cell(mean=entry.mean, std=entry.spread, n=0, value=lead(entry.value),
+                std_text=lead(entry.std) if entry.std is not None else "", mark=None, note=None, show_n=False)
+
+
+def _with_published(table: Table, entries, recs: pd.DataFrame) -> Table:
+    """``table`` with its :class:`PublishedRow` block and the published sources appended to the caption."""
+    seq_lens = {d: seq_len_of(recs, d) for d in table.datasets}
+    found: dict[tuple, dict[int, PublishedValue]] = {}
+    for j, col in enumerate(table.columns):
+        for e in entries:
+            if matches(e, protocol=table.protocol, dataset=col.dataset, metric=col.metric,
+                       seq_len=seq_lens[col.dataset]):
+                found.setdefault((e.label, e.citation), {}).setdefault(j, e)
+    if not found:
+        return table
+    rows = []
+    for (label, citation), by_column in found.items():
+        cells = [_published_cell(by_column.get(j)) for j in range(len(table.columns))]
+        rows.append(PublishedRow(label, citation, tuple(cells), tuple(by_column.values())))
+    sources = "; ".join(f"{r.label} [{r.citation}]" for r in rows)
+    caption = (table.caption + f" Published rows (italic, in their own block at the bottom) are copied from the "
+               f"papers, not measured by tsbench, and are never ranked, marked or flagged; a published value is "
+               f"shown only in a column with the same dataset, metric, protocol family and seq_len, as mean ± "
+               f"std where the paper gives a ± (its own seeds, budget and code). Sources: {sources}.")
+    return replace(table, published=tuple(rows), caption=caption)
 
 
 def _select(available: list, wanted, what: str) -> list:
