@@ -31,6 +31,7 @@ from torch.nn import functional as F
 
 from tsbench.card import Card
 from tsbench.errors import InputError
+from tsbench.params import NON_NEGATIVE, POSITIVE, PROBABILITY_BELOW_ONE, STRICTLY_POSITIVE
 
 from ._torch import MaskedAdam, TorchGenerator, random_batch
 
@@ -195,6 +196,11 @@ class CRNNGAN(TorchGenerator):
             "smoke and quick presets use smaller networks, larger batches and fewer steps (CPU budgets)",
         ),
     )
+    parameter_constraints = {"iterations": POSITIVE, "pretrain_epochs": NON_NEGATIVE, "batch_size": POSITIVE,
+                             "lr": STRICTLY_POSITIVE, "hidden": POSITIVE, "layers": POSITIVE, "noise_dim": POSITIVE,
+                             "dropout": PROBABILITY_BELOW_ONE, "l2": NON_NEGATIVE, "grad_clip": STRICTLY_POSITIVE,
+                             "freeze_ratio": NON_NEGATIVE, "optimizer": ("sgd", "adam"),
+                             "d_lr_factor": STRICTLY_POSITIVE, "dense_init": ("reference", "torch")}
     presets = {
         "smoke": {"iterations": 20, "pretrain_epochs": 1, "batch_size": 32, "hidden": 16, "layers": 1,
                   "lr": 0.1},

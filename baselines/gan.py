@@ -21,6 +21,7 @@ from torch.nn import functional as F
 
 from tsbench.card import Card
 from tsbench.errors import InputError
+from tsbench.params import POSITIVE, STRICTLY_POSITIVE
 
 from ._torch import TorchGenerator, random_batch
 
@@ -72,6 +73,9 @@ class GAN(TorchGenerator):
                  "beats the null on MMD and the predictive score there, not significantly on the discriminative "
                  "score)"),
     )
+    parameter_constraints = {"iterations": POSITIVE, "batch_size": POSITIVE, "lr": STRICTLY_POSITIVE,
+                             "z_dim": POSITIVE, "hidden_g": POSITIVE, "hidden_d": POSITIVE,
+                             "output": ("tanh", "sigmoid")}
     presets = {
         "smoke": {"iterations": 60, "batch_size": 32},
         "quick": {"iterations": 15000, "batch_size": 32, "lr_decay": True},

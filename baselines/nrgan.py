@@ -31,6 +31,7 @@ from torch.nn import functional as F
 
 from tsbench.card import Card
 from tsbench.errors import InputError
+from tsbench.params import NON_NEGATIVE, POSITIVE, STRICTLY_POSITIVE
 from tsbench.validation import check_windows
 
 from ._torch import TorchGenerator, random_batch
@@ -161,6 +162,9 @@ class NRGAN(TorchGenerator):
             "null: results/tuning/quick-sines.json",
         ),
     )
+    parameter_constraints = {"mode": ("generate", "denoise"), "iterations": POSITIVE, "batch_size": POSITIVE,
+                             "lr": STRICTLY_POSITIVE, "hidden": POSITIVE, "kernel": POSITIVE, "alpha": NON_NEGATIVE,
+                             "noise_std": NON_NEGATIVE}
     presets = {
         "smoke": {"iterations": 60, "batch_size": 64, "hidden": 16},
         "quick": {"iterations": 1000, "batch_size": 128, "hidden": 32},

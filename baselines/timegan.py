@@ -38,6 +38,7 @@ from torch import nn
 
 from tsbench.card import Card
 from tsbench.errors import InputError
+from tsbench.params import NON_NEGATIVE, POSITIVE, STRICTLY_POSITIVE
 from tsbench.memory import retain_freed_memory
 
 from ._rnn import TF1GRU
@@ -172,6 +173,9 @@ class TimeGAN(TorchGenerator):
     )
     #: smoke: seconds, for tests. quick: NOT the paper's budget — the paper's architecture with 200 steps per
     #: phase (measured scores and fit times: results/tuning/quick-sines.json). paper: the reference code's defaults.
+    parameter_constraints = {"hidden_dim": POSITIVE, "num_layers": POSITIVE, "batch_size": POSITIVE,
+                             "iterations": POSITIVE, "gamma": NON_NEGATIVE, "lr": STRICTLY_POSITIVE,
+                             "gru_init": ("tf1", "torch")}
     presets = {
         "smoke": {"hidden_dim": 8, "num_layers": 2, "batch_size": 32, "iterations": 20},
         "quick": {"hidden_dim": 24, "num_layers": 3, "batch_size": 128, "iterations": 200},

@@ -12,6 +12,7 @@ import torch
 
 from tsbench.memory import retain_freed_memory
 from tsbench.metric import Metric
+from tsbench.params import POSITIVE
 from tsbench.seeding import derive_seed
 
 from ._ensemble import CELLS, BatchSampler, EnsembleGRU, adam
@@ -82,8 +83,11 @@ __all__ = ["BatchSampler", "EnsembleGRU", "gather", "repeat_seeds", "repeat_rngs
 class PosthocScore(Metric):
     """Parameters shared by the post-hoc GRU scores (discriminative, predictive); see their docstrings."""
 
-    def __init__(self, protocol="tsbench", repeats=None, iterations=None, hidden=None, batch_size=128,
-                 cell="tf1", threads=1):
+    parameter_constraints = {"repeats": POSITIVE, "iterations": POSITIVE, "hidden": POSITIVE, "batch_size": POSITIVE,
+                             "cell": ("tf1", "torch"), "threads": POSITIVE}
+
+    def __init__(self, protocol: str = "tsbench", repeats: int | None = None, iterations: int | None = None,
+                 hidden: int | None = None, batch_size: int = 128, cell: str = "tf1", threads: int = 1):
         self.protocol = protocol
         self.repeats = repeats
         self.iterations = iterations

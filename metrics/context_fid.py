@@ -24,6 +24,7 @@ import numpy as np
 from tsbench.card import Card
 from tsbench.errors import InputError
 from tsbench.metric import Metric
+from tsbench.params import POSITIVE, STRICTLY_POSITIVE, Interval
 from tsbench.protocols import get_protocol
 from tsbench.seeding import derive_seed
 
@@ -103,6 +104,9 @@ class ContextFID(Metric):
                  "(no complex parts, same value)",
                  "smoke/quick presets use a smaller encoder and fewer iterations (recorded in the display name)"),
     )
+    parameter_constraints = {"hidden_dim": POSITIVE, "output_dim": POSITIVE, "depth": POSITIVE,
+                             "lr": STRICTLY_POSITIVE, "batch_size": POSITIVE, "iterations": POSITIVE,
+                             "max_train_windows": Interval(2, None), "max_windows": Interval(2, None)}
     presets = {
         "smoke": {"hidden_dim": 8, "output_dim": 16, "depth": 2, "iterations": 10, "max_windows": 500},
         "quick": {"hidden_dim": 32, "output_dim": 128, "depth": 6, "iterations": 150, "max_train_windows": 4000,

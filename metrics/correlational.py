@@ -28,6 +28,7 @@ import numpy as np
 from tsbench.card import Card
 from tsbench.errors import InputError
 from tsbench.metric import Metric, MetricResult
+from tsbench.params import Interval
 from tsbench.seeding import derive_seed
 
 
@@ -67,6 +68,7 @@ class CorrelationalScore(Metric):
     name = "correlational"
     version = "1"
     outputs: ClassVar[dict[str, bool | None]] = {"value": False}
+    parameter_constraints = {"subset_size": Interval(2, None)}
     presets: ClassVar[dict[str, dict]] = {"smoke": {"repeats": 2}, "quick": {}, "paper": {}}
     card = Card(
         title="Correlational score (cross-correlation difference)",

@@ -29,6 +29,7 @@ from tsbench.card import Card
 from tsbench.errors import InputError
 from tsbench.metric import Metric, MetricResult
 from tsbench.protocols import get_protocol
+from tsbench.params import STRICTLY_POSITIVE, Interval
 from tsbench.seeding import derive_seed
 
 #: t-SNE settings per protocol (``perplexity``, ``max_iter``, ``learning_rate``, ``init``)
@@ -101,6 +102,8 @@ class Embeddings(Metric):
     name = "embeddings"
     version = "1"
     outputs: ClassVar[dict[str, bool | None]] = {"pca_explained_variance": None, "tsne_kl_divergence": None}
+    parameter_constraints = {"n_samples": Interval(2, None), "perplexity": STRICTLY_POSITIVE,
+                             "max_iter": Interval(MIN_TSNE_ITER, None)}
     presets: ClassVar[dict[str, dict]] = {"smoke": {"n_samples": 100, "max_iter": 300},
                                           "quick": {"n_samples": 250, "max_iter": 500}, "paper": {}}
     card = Card(

@@ -33,6 +33,7 @@ import numpy as np
 from tsbench.card import Card
 from tsbench.errors import InputError
 from tsbench.metric import Metric
+from tsbench.params import Interval
 from tsbench.seeding import derive_seed
 
 __all__ = ["Memorisation", "corrected_share", "nearest_distances"]
@@ -91,6 +92,7 @@ class Memorisation(Metric):
                  "adds the DCR ratio against held-out windows' DCR (full training set), which is exactly 0 for "
                  "copies and 1 for new data"),
     )
+    parameter_constraints = {"max_windows": Interval(2, None)}
     presets = {"smoke": {"max_windows": 500}, "quick": {"max_windows": 2000}, "paper": {}}
 
     #: needs distinct training and held-out windows

@@ -40,6 +40,7 @@ import torch
 from tsbench.card import Card
 from tsbench.errors import InputError
 from tsbench.metric import Metric, MetricResult
+from tsbench.params import NON_NEGATIVE, POSITIVE, Interval
 from tsbench.seeding import derive_seed
 
 #: points used to estimate the median pairwise distance
@@ -160,6 +161,7 @@ class MMD(Metric):
     name = "mmd"
     version = "2"
     outputs: ClassVar[dict[str, bool | None]] = {"value": False, "bandwidth": None, "p_value": None}
+    parameter_constraints = {"subset_size": Interval(2, None), "permutations": NON_NEGATIVE, "block_size": POSITIVE}
     presets: ClassVar[dict[str, dict]] = {
         "smoke": {"subset_size": 200, "repeats": 2},
         "quick": {"subset_size": 1000},

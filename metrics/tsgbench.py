@@ -35,6 +35,7 @@ import numpy as np
 from tsbench.card import Card
 from tsbench.errors import InputError
 from tsbench.metric import Metric, MetricResult
+from tsbench.params import Interval
 from tsbench.seeding import derive_seed
 
 MAX_LAG = 64
@@ -133,6 +134,7 @@ class _FeatureMeasure(Metric):
     """
 
     outputs: ClassVar[dict[str, bool | None]] = {"value": False}
+    parameter_constraints = {"subset_size": Interval(2, None)}
     presets: ClassVar[dict[str, dict]] = {"smoke": {}, "quick": {}, "paper": {}}
 
     def __init__(self, *, protocol: str = "tsbench", repeats: int | None = None, subset_size: int | None = None):

@@ -29,6 +29,7 @@ import numpy as np
 from .errors import InputError
 from .generator import identity_params
 from .naming import format_display_name, parse_display_name
+from .params import check_params
 from .presets import resolve_params
 from .protocols import get_protocol
 from .registry import metrics
@@ -68,6 +69,7 @@ class MetricSpec:
             raise InputError(f"metric {name}", expected=f"a protocol it is defined under ({', '.join(metric_cls.protocols)})",
                              got=f"--protocol {protocol}", fix=f"drop -m {name} or use another --protocol")
         params = resolve_params(metric_cls, preset, explicit, display=display)
+        check_params(metric_cls, explicit, what=f"metric {name}")
         valid = set(metric_cls._get_param_names())
         if "protocol" in valid:
             params["protocol"] = protocol

@@ -18,6 +18,7 @@ from ..evaluation import MetricSpec, source_hash
 from ..evaluation import stable_hash as _hash
 from ..generator import identity_params
 from ..naming import format_display_name, parse_display_name
+from ..params import check_params
 from ..presets import resolve_params
 from ..protocols import get_protocol
 from ..registry import generators
@@ -100,6 +101,7 @@ def build_cell(dataset_display: str, dataset_id: dict, generator_display: str, s
     name, explicit = parse_display_name(generator_display)
     gen_cls = generators.get(name)
     params = resolve_params(gen_cls, preset, explicit, display=generator_display)
+    check_params(gen_cls, params, what=f"generator {name}")
     kind = device_type(device)
     precision = precision_label(kind, params)
     identity = {
