@@ -114,18 +114,19 @@ def run(generators: str | Iterable[str], datasets: str | Iterable[str] | None = 
         protocol: str = DEFAULT_PROTOCOL, out: str | os.PathLike = "tsbench-runs", jobs: int = 1,
         repeats: int | None = None, n_samples: int | None = None, device: str = "auto", threads: int | None = None,
         timeout: float | None = None, force: Iterable[str] = (), executor=None,
-        data_dir: str | os.PathLike | None = None, progress: bool | None = None) -> pd.DataFrame:
+        data_dir: str | os.PathLike | None = None, include: Iterable[str] = (),
+        progress: bool | None = None) -> pd.DataFrame:
     """Train and score a grid of (dataset, generator, seed) cells into ``out``, resumably, as ``tsbench run``.
 
     Parameters
     ----------
     generators : generator display names or wildcards (``-g``), e.g. ``["timegan[hidden_dim=48]", "gan*"]``,
-        or ``"all"`` (``--all``: every available generator).
+        or ``"all"`` (``--all``: every available generator but the corruption rows).
     datasets : dataset names or ``.csv``/``.npy`` files (``-d``; default ``["sines"]``).
     metrics : metric display names or wildcards (``-m``; default every available metric of ``protocol``).
-    seeds, preset, protocol, repeats, n_samples, device, threads, timeout, force, jobs, data_dir : as
+    seeds, preset, protocol, repeats, n_samples, device, threads, timeout, force, jobs, data_dir, include : as
         ``--seeds``, ``--preset``, ``--protocol``, ``--repeats``, ``--n-samples``, ``--device``, ``--threads``,
-        ``--timeout``, ``--force``, ``--jobs``, ``--data-dir``.
+        ``--timeout``, ``--force``, ``--jobs``, ``--data-dir``, ``--include`` (folders of plugin files).
     out : the results folder (``--out``); finished cells in it are reused, never recomputed.
     executor : where cells run: ``None`` (chosen from ``jobs``, as without ``--executor``) or an executor object,
         e.g. ``tsbench.runner.executors.ProcessExecutor(4)`` or ``tsbench.runner.dask_executor.DaskExecutor
@@ -141,14 +142,17 @@ def run(generators: str | Iterable[str], datasets: str | Iterable[str] | None = 
     """
     if data_dir:
         os.environ["TSBENCH_DATA_DIR"] = str(data_dir)
-    from .builtins import CORRUPTIONS
     from .registry import generators as registry
+    from .registry import include as include_folder
     from .runner import load_records
     from .runner.grid import plan_cells, run_grid, select_metrics, select_names
     from .runner.store import atomic_write_bytes
 
-    every = isinstance(generators, str) and generators == "all"
-    gens, skipped = select_names(registry, None if every else _names(generators), all_=every, exclude=CORRUPTIONS)
+    for folder in _names(include) or ():
+        include_folder(folder)
+    every = isinstance(generators, str) and generators == "all"  # `--all`: no corruption rows
+    corruptions = frozenset(registry.names(role="corruption")) if every else frozenset()
+    gens, skipped = select_names(registry, None if every else _names(generators), all_=every, exclude=corruptions)
     mets, skipped_metrics = select_metrics(_names(metrics), protocol)
     cells = plan_cells(_names(datasets) or ["sines"], gens, mets, seeds=seeds, preset=preset, protocol=protocol,
                        repeats=repeats, device=device, n_samples=n_samples, timeout=timeout)
