@@ -32,7 +32,7 @@ def rendered(tmp_path_factory):
 
 def test_every_record_only_file_is_rendered():
     assert set(RESULT_FILES) == {"README.md", "leaderboard.md", "leaderboard.tex", "leaderboard-standalone.tex",
-                                 "leaderboard.csv", "summary.md"}
+                                 "leaderboard.csv", "leaderboard.json", "summary.md"}
 
 
 def test_results_readme_states_the_wall_time_from_the_records():

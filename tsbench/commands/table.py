@@ -1,11 +1,21 @@
 """``tsbench table``: render the leaderboard of a run folder (or a records file) as Markdown, LaTeX, CSV,
 the generated claims (``--format summary``) or a self-contained HTML report; ``--results-dir DIR`` writes every
 record-only file of a committed results folder at once (:mod:`tsbench.report.results`). A thin layer over
-:func:`tsbench.table` (:mod:`tsbench.api`)."""
+:func:`tsbench.table` (:mod:`tsbench.api`).
+
+``--format json`` writes the versioned machine-readable leaderboard (:mod:`tsbench.report.leaderboard_json`,
+docs/leaderboard-json.md); ``--published`` adds the papers' numbers as marked extra rows
+(:mod:`tsbench.report.published`); ``--cost`` a cost table after each dataset's table (:mod:`tsbench.report.cost`).
+These three are rendered here, from the records :func:`tsbench.api.prepare_records` prepares."""
 from __future__ import annotations
 
-from ..api import TABLE_FORMATS as FORMATS
+from ..api import TABLE_FORMATS
 from ..api import citations_from_registry, read_records  # noqa: F401  (importable from here too)
+
+FORMATS = tuple(dict.fromkeys(TABLE_FORMATS + ("json",)))
+#: formats that can show published rows / cost tables (json always carries the cost fields)
+PUBLISHED_FORMATS = ("md", "latex", "html", "json")
+COST_FORMATS = ("md", "latex", "html", "json")
 
 
 def register(sub) -> None:
@@ -58,12 +68,21 @@ def run(args) -> int:
     from ..errors import InputError
     from ..report import write_results
 
+    for flag, allowed in (("--published", PUBLISHED_FORMATS), ("--cost", COST_FORMATS)):
+        if getattr(args, flag[2:]) and (args.results_dir or args.format not in allowed):
+            got = f"--results-dir {args.results_dir}" if args.results_dir else f"--format {args.format}"
+            raise InputError(flag, expected=f"--format {' | '.join(allowed)}", got=got,
+                             fix=f"drop {flag}, or render one of those formats (--results-dir writes a fixed "
+                                 f"set of files)")
     records = read_records(args.records) if args.records else load_run_records(args.out)
     run_folder = None if args.records and not Path(args.out).is_dir() else args.out
-    if not args.results_dir:
+    if not args.results_dir and (args.format == "json" or args.published or args.cost):
+        text = _render_extras(args, records, run_folder)
+    elif not args.results_dir:
         text = table(records, args.format, layout=args.layout, ranks=not args.no_ranks, standalone=args.standalone,
                      citations=not args.no_citations, mix_devices=args.mix_devices, device_type=args.device_type,
                      precision=args.precision, run_folder=run_folder, sensitivity=args.sensitivity)
+    if not args.results_dir:
         if args.output:
             Path(args.output).parent.mkdir(parents=True, exist_ok=True)
             Path(args.output).write_text(text, encoding="utf-8")
@@ -88,3 +107,35 @@ def run(args) -> int:
                                      run_folder=run_folder, sensitivity=sensitivity), encoding="utf-8")
         print(f"wrote {html}", file=sys.stderr)
     return 0
+
+
+def _render_extras(args, records, run_folder) -> str:
+    """``--format json``, ``--published`` and ``--cost`` (the formats :func:`tsbench.api.render_table` does not
+    render), from the records :func:`tsbench.api.prepare_records` prepares; notes on stderr when no published
+    number matches."""
+    import sys
+
+    from ..api import default_sensitivity, prepare_records
+    from ..report import build_tables, rank_results, to_html, to_json, to_latex, to_markdown
+    from ..report.published import coverage
+
+    records, citations = prepare_records(records, device_type=args.device_type, precision=args.precision,
+                                         citations=not args.no_citations)
+    mix = args.mix_devices
+    if args.format == "json":
+        text = to_json(records, mix_devices=mix, published=args.published)
+    elif args.format == "html":
+        sensitivity = args.sensitivity if args.sensitivity is not None else default_sensitivity(run_folder)
+        text = to_html(records, out_dir=run_folder, sensitivity_dir=sensitivity, layout=args.layout,
+                       citations=citations, mix_devices=mix, published=args.published, cost=args.cost)
+    else:
+        tables = build_tables(records, layout=args.layout, citations=citations, mix_devices=mix,
+                              published=args.published, cost=args.cost)
+        ranks = None if args.no_ranks else rank_results(records, mix_devices=mix)
+        text = (to_markdown(tables, ranks) if args.format == "md"
+                else to_latex(tables, ranks, standalone=args.standalone))
+    if args.published and not any(t.published for t in build_tables(records, layout=args.layout,
+                                                                     mix_devices=mix, published=True)):
+        print(f"note: no published number matches these tables; the published numbers cover {coverage()}",
+              file=sys.stderr)
+    return text

@@ -13,6 +13,7 @@ import pandas as pd
 
 from .export import to_csv
 from .latex import to_latex
+from .leaderboard_json import to_json
 from .markdown import to_markdown
 from .ranks import rank_results
 from .results_readme import to_readme
@@ -20,7 +21,7 @@ from .summary import to_summary
 from .table import build_tables
 
 RESULT_FILES = ("README.md", "leaderboard.md", "leaderboard.tex", "leaderboard-standalone.tex", "leaderboard.csv",
-                "summary.md")
+                "leaderboard.json", "summary.md")
 
 
 def render_results(records: pd.DataFrame, *, citations: dict[str, str] | None = None,
@@ -33,6 +34,7 @@ def render_results(records: pd.DataFrame, *, citations: dict[str, str] | None = 
             "leaderboard.tex": to_latex(tables, ranks),
             "leaderboard-standalone.tex": to_latex(tables, ranks, standalone=True),
             "leaderboard.csv": to_csv(records, mix_devices=mix_devices),
+            "leaderboard.json": to_json(records, mix_devices=mix_devices),
             "summary.md": to_summary(records, mix_devices=mix_devices)}
 
 
