@@ -29,7 +29,7 @@ PACKAGES = ("tsbench", "tsbench.baselines", "tsbench.metrics")
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("core", ("tsbench", "tsbench.errors", "tsbench.naming", "tsbench.presets", "tsbench.protocols",
               "tsbench.seeding", "tsbench.validation", "tsbench.card", "tsbench.memory", "tsbench.records",
-              "tsbench.registry", "tsbench.builtins", "tsbench.contract", "tsbench.plugin_files")),
+              "tsbench.registry", "tsbench.builtins", "tsbench.contract", "tsbench.plugin_files", "tsbench.params")),
     ("data", ("tsbench.dataset", "tsbench.data", "tsbench.data.*")),
     ("models", ("tsbench.generator", "tsbench.metric", "tsbench.baselines", "tsbench.baselines.*",
                 "tsbench.metrics", "tsbench.metrics.*")),
@@ -271,3 +271,10 @@ def test_the_sensitivity_study_is_imported_only_by_its_command(graph):
     application of the runner, not a library: inside the packages only its command imports it."""
     importers = {s for s, targets in graph.edges.items() if {"tsbench.sensitivity", "tsbench.validate"} & set(targets)}
     assert importers <= {"tsbench.commands.validate_metrics", "tsbench.validate"}, importers
+
+
+def test_the_architecture_doc_shows_every_layer():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    diagram = text.split("```")[1]
+    starts = [line.split()[0] for line in diagram.splitlines() if line[:1] == " " and line[1:2].isalpha()]
+    assert starts == [name for name, _ in reversed(LAYERS)], "docs/architecture.md's diagram lists the layers, top down"
