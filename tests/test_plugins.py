@@ -7,6 +7,7 @@ The package is built and installed offline with pip (``--no-build-isolation --no
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -71,3 +72,12 @@ def test_plugin_runs_through_tsbench_run(plugin_path, tmp_path):
     assert set(records["status"]) == {"done"}
     mmd = records[records["metric"] == "mmd"]["value"].to_numpy(dtype=float)
     assert len(mmd) >= 1 and np.isfinite(mmd).all()
+
+
+def test_the_docs_list_every_generator_check_in_order():
+    """docs/plugins.md lists each check of GENERATOR_CHECKS once, in running order, and states no count."""
+    from tsbench.testing import GENERATOR_CHECKS
+
+    doc = (EXAMPLE.parents[1] / "docs" / "plugins.md").read_text()
+    assert re.findall(r"^\| `(check_\w+)` \|", doc, flags=re.M) == list(GENERATOR_CHECKS)
+    assert not re.search(r"\b\d+ pass\b", doc)  # the count is len(GENERATOR_CHECKS), never written out

@@ -111,7 +111,8 @@ class Registry:
 
     def _add(self, name: str, cls: type, origin: str) -> None:
         """Register ``cls`` unless this very class is already registered as ``name`` (a file included twice)."""
-        if self._entries.get(name) is None or self._entries[name].obj is not cls:
+        existing = self._entries.get(name)
+        if existing is None or (existing.obj is not cls and existing.target != _target_str(cls)):
             self.register(name, cls, origin=origin)
 
     def _discover_plugins(self) -> None:
