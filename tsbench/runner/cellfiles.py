@@ -34,6 +34,8 @@ from .atomic import atomic_save, atomic_write_bytes, atomic_write_json, json_byt
 
 #: key of the content checksum embedded in ``trained.json`` and metric results
 SEAL = "sha256"
+#: cell spec fields the records need
+_SPEC_FIELDS = ("cell_id", "dataset", "generator", "seed", "preset", "protocol")
 #: metric result fields the records need
 _METRIC_FIELDS = ("metric_name", "version", "outputs", "values", "metric_s")
 
@@ -110,8 +112,14 @@ class CellFolder:
 
     # reads ---------------------------------------------------------------------------------------------
     def read_spec(self, action: str | None = None) -> dict | None:
-        """``cell.json`` (unverified content: it is rewritten by every run)."""
-        return self._read(lambda: self._json(self.SPEC), action)
+        """``cell.json``: parsed and holding the identity fields (no checksum: it is rewritten by every run)."""
+        def read():
+            spec = self._json(self.SPEC)
+            missing = [f for f in _SPEC_FIELDS if f not in spec]
+            if missing:
+                raise _Corrupt(self.SPEC, f"fields {', '.join(missing)} missing")
+            return spec
+        return self._read(read, action)
 
     def read_failure(self, action: str | None = None) -> dict | None:
         """``failed.json``, the cell's last failure."""

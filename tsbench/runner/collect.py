@@ -64,22 +64,26 @@ def cell_records(folder: CellFolder | str | Path) -> list[dict]:
         return [{**base, "status": failure.get("status", "failed"), "error": failure.get("error", unfinished)}]
     rows = []
     for display, key in sorted(cell.get("metric_keys", {}).items()):
-        done = (folder.path / folder.metric_file(key)).exists()
-        result = folder.read_metric(key, f"the metric is recorded as failed; {rerun}") if done else None
-        if result is None:
-            failure = folder.read_metric_failure(key, f"the failure is left out; {rerun}")
-            if done:  # present but corrupt
-                rows.append({**base, "metric": display, "metric_name": parse_display_name(display)[0],
-                             "status": "failed", "error": f"corrupt result file {folder.metric_file(key)}; {rerun}"})
-            elif failure is not None:
-                rows.append({**base, "metric": display, "metric_name": failure.get("metric_name"),
-                             "status": "failed", "error": failure.get("error")})
-            continue  # else: requested by a run that was interrupted before this metric ran
-        for output, values in result["values"].items():
-            for repeat, value in enumerate(values):
-                rows.append({**base, "metric": metric_column(display, output),
-                             "metric_name": result["metric_name"], "metric_version": result["version"],
-                             "output": output, "higher_is_better": result["outputs"].get(output),
-                             "repeat": repeat, "value": value, "status": "done", "error": None,
-                             "metric_s": result["metric_s"]})
+        rows.extend(_metric_rows(folder, display, key, base))
     return rows
+
+
+def _metric_rows(folder: CellFolder, display: str, key: str, base: dict) -> list[dict]:
+    """One row per output × repeat of a verified result; one failed row for a failure or a corrupt result;
+    none for a metric requested by a run that was interrupted before it ran."""
+    rerun = "`tsbench run` recomputes it"
+    if (folder.path / folder.metric_file(key)).exists():
+        result = folder.read_metric(key, f"the metric is recorded as failed; {rerun}")
+        if result is None:
+            return [{**base, "metric": display, "metric_name": parse_display_name(display)[0], "status": "failed",
+                     "error": f"corrupt result file {folder.metric_file(key)}; {rerun}"}]
+        return [{**base, "metric": metric_column(display, output), "metric_name": result["metric_name"],
+                 "metric_version": result["version"], "output": output,
+                 "higher_is_better": result["outputs"].get(output), "repeat": repeat, "value": value,
+                 "status": "done", "error": None, "metric_s": result["metric_s"]}
+                for output, values in result["values"].items() for repeat, value in enumerate(values)]
+    failure = folder.read_metric_failure(key, f"the failure is left out; {rerun}")
+    if failure is None:
+        return []
+    return [{**base, "metric": display, "metric_name": failure.get("metric_name"), "status": "failed",
+             "error": failure.get("error")}]

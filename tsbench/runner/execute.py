@@ -145,6 +145,14 @@ def _missing_result(folder: CellFolder, metric: MetricSpec) -> bool:
     return True
 
 
+def record_outcome(out: str, cell: CellSpec, status: str, error: str) -> None:
+    """Record a cell ended from outside its worker (killed past its deadline, worker died) in its folder, as
+    :func:`run_cell` records its own failures: never cached as done, retried by the next run."""
+    folder = RunStore(out).cell(cell.cell_id)
+    folder.create()
+    folder.write_failure({"status": status, "error": error, "traceback": None, "time": time.time()})
+
+
 class Deadline:
     """Cooperative per-cell timeout: checked at every training progress report and before each metric."""
 

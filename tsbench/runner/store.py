@@ -17,9 +17,11 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from ..errors import InputError, TsbenchError
-from .atomic import (ResultsNotWritable, atomic_save, atomic_write_bytes, atomic_write_json,  # noqa: F401
-                     read_json)
+from .atomic import ResultsNotWritable, atomic_save, atomic_write_bytes, atomic_write_json, read_json
 from .cellfiles import CellFolder
+
+__all__ = ["RunStore", "DEFAULT_OUT", "CellFolder", "ResultsNotWritable", "atomic_save", "atomic_write_bytes",
+           "atomic_write_json", "read_json"]
 
 DEFAULT_OUT = "tsbench-runs"
 
