@@ -228,7 +228,7 @@ def test_good_generator_passes_every_check(cls):
     (IgnoresSampleSeed, {"check_seed_determinism", "check_fit_seed"}),
     (FixedNetworkSeed, {"check_fit_seed"}),
     (BadMetadata, {"check_metadata", "check_init_stores_params", "check_get_set_params", "check_not_fitted",
-                   "check_bad_input", "check_fit", "check_global_rng", "check_sample_shapes", "check_sample_range",
+                   "check_bad_input", "check_fit", "check_device_audit", "check_global_rng", "check_sample_shapes", "check_sample_range",
                    "check_sample_bad_n", "check_seed_determinism", "check_fit_seed", "check_sample_stateless",
                    "check_n_features", "check_checkpoint", "check_smoke_cell"}),
 ])

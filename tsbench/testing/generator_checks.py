@@ -217,6 +217,26 @@ def check_fit(ctx: Context) -> str:
     return f"{len(calls)} progress calls"
 
 
+def check_device_audit(ctx: Context) -> str:
+    """Training stays on the model's device (a CPU-runnable audit, :mod:`tsbench.testing.device_audit`): during
+    the training steps of ``fit`` no tensor is created without ``device=`` and no value is read on the host
+    (``.item()``, ``.cpu()``, ``.numpy()``, ``.tolist()``, ``float``/``bool`` of a tensor, boolean-mask indexing,
+    ``nonzero``, …) except in logging steps (inside ``self.log`` / the progress callback, or reading the losses
+    out after the step's last gradient computation, at most every other step); after ``fit`` every parameter
+    and buffer of the learned modules is on the model's device. Reports host syncs per training step.
+    Non-torch generators pass trivially; torch generators without a ``device`` parameter are CPU-only and only
+    reported."""
+    from .device_audit import audit_fit
+
+    X, X_test = _data(ctx)
+    kwargs = {"X_test": X_test} if getattr(ctx.cls, "needs_held_out", False) else {}
+    audit = audit_fit(ctx.make(), X, seed=FIT_SEED, **kwargs)
+    problems = audit.problems()
+    if problems:
+        fail("; ".join(problems) + f" [{audit.summary()}]")
+    return audit.summary()
+
+
 def check_global_rng(ctx: Context) -> None:
     """``fit`` and ``sample`` leave the global RNGs (numpy, random, torch) untouched: all randomness comes
     from the explicit seeds."""
@@ -410,6 +430,7 @@ GENERATOR_CHECKS = {
     "check_not_fitted": check_not_fitted,
     "check_bad_input": check_bad_input,
     "check_fit": check_fit,
+    "check_device_audit": check_device_audit,
     "check_global_rng": check_global_rng,
     "check_sample_shapes": check_sample_shapes,
     "check_sample_range": check_sample_range,
