@@ -80,3 +80,5 @@ def test_a_sweep_through_the_cli_gives_one_row_per_value(tmp_path, capsys):
     assert main(["run", "-g", "noise[sigma=[]]", "-m", "mmd", "--preset", "smoke", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "sweep sigma=[]" in err and "expected at least one value" in err
+    assert main(["check", "noise[sigma=[0.1,0.2]]"]) == 2
+    assert "sweeps are for `tsbench run`" in capsys.readouterr().err

@@ -65,6 +65,10 @@ def resolve_target(target: str, kind: str | None):
     from ..registry import PluginUnavailableError, generators, metrics
 
     base, params = _split_params(target)
+    swept = sorted(key for key, value in params.items() if isinstance(value, list))
+    if swept:
+        raise InputError("check target", expected="one value per parameter (sweeps are for `tsbench run`)",
+                         got=f"a list for {', '.join(swept)}", fix="check one value at a time, e.g. gan[lr=0.001]")
     registered_as = None
     if ":" in base:
         where, _, attr = base.rpartition(":")
