@@ -249,13 +249,25 @@ class _State:
             self.placed[ptr] = self.torch.device(device).type
 
 
+def _factories(torch) -> set:
+    """The functions that take the default device: the set :func:`torch.set_default_device` redirects."""
+    try:
+        from torch.utils._device import _device_constructors  # private; present in every torch >= 2.0
+
+        return set(_device_constructors())
+    except ImportError:
+        names = ("empty", "empty_strided", "empty_permuted", "zeros", "ones", "full", "eye", "arange", "range",
+                 "linspace", "logspace", "rand", "randn", "randint", "randperm", "tensor", "as_tensor", "asarray",
+                 "scalar_tensor", "tril_indices", "triu_indices")
+        return {getattr(torch, name) for name in names if hasattr(torch, name)}
+
+
 def _interceptors(state: _State):
     import torch
     from torch.overrides import TorchFunctionMode
-    from torch.utils._device import _device_constructors
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    factories = set(_device_constructors())
+    factories = _factories(torch)
     data_factories = {torch.tensor, torch.as_tensor, torch.asarray}  # keep a tensor argument's device
     host = {getattr(torch.Tensor, name): name for name in _HOST_METHODS}
     gradients = {torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad}
