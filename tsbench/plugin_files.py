@@ -19,7 +19,9 @@ from types import ModuleType
 from .errors import InputError
 
 #: prefix of the module names given to plugin files
-PREFIX = "tsbench_plugin_"
+PREFIX = "tsbench_file_"
+#: module name → file, for the files loaded by :func:`load_file`
+_FILES: dict[str, Path] = {}
 #: base class of each registry kind, by import path (the plugin mechanism imports by string)
 BASES = {"generator": "tsbench.generator:Generator", "metric": "tsbench.metric:Metric"}
 
@@ -64,15 +66,14 @@ def load_file(path: str | Path) -> ModuleType:
     except BaseException:
         del sys.modules[module_name]
         raise
+    _FILES[module_name] = path
     return module
 
 
 def describe(cls: type) -> str:
     """``path/file.py:Class`` for a class of a plugin file, else ``module:Class``."""
-    module = sys.modules.get(cls.__module__)
-    if cls.__module__.startswith(PREFIX) and getattr(module, "__file__", None):
-        return f"{module.__file__}:{cls.__qualname__}"
-    return f"{cls.__module__}:{cls.__qualname__}"
+    where = _FILES.get(cls.__module__, cls.__module__)
+    return f"{where}:{cls.__qualname__}"
 
 
 def load_class(spec: str, kind: str) -> tuple[type, str]:
