@@ -150,6 +150,8 @@ def record_outcome(out: str, cell: CellSpec, status: str, error: str) -> None:
     :func:`run_cell` records its own failures: never cached as done, retried by the next run."""
     folder = RunStore(out).cell(cell.cell_id)
     folder.create()
+    if folder.read_spec() is None:  # killed before it described itself: the records must still list it
+        folder.write_spec({**cell.to_dict(), "metric_keys": {m.display: m.key for m in cell.metrics}})
     folder.write_failure({"status": status, "error": error, "traceback": None, "time": time.time()})
 
 

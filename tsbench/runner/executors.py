@@ -11,12 +11,13 @@ An executor implements ``run(cells, out, force_ids) -> Iterator[CellOutcome]``; 
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import queue
+import time
 from typing import Iterable, Iterator, Protocol
 
 from ..evaluation import set_threads  # noqa: F401  (re-exported: `from tsbench.runner.executors import set_threads`)
 from .cells import CellSpec
-from .execute import CellOutcome, run_cell
+from .execute import CellOutcome, record_outcome, run_cell
 
 
 class Executor(Protocol):
@@ -38,18 +39,105 @@ class InProcessExecutor:
 
 
 class ProcessExecutor:
-    def __init__(self, jobs: int, threads_per_job: int = 1):
-        self.jobs, self.threads = jobs, threads_per_job
+    """``jobs`` spawned worker processes (``threads_per_job`` torch threads each) fed one cell at a time.
+
+    ``--timeout`` is enforced from outside as well: a worker whose cell runs past its timeout plus ``grace``
+    seconds (the cooperative check inside the cell gets the first chance) is killed, the cell is recorded as
+    ``timeout`` in its folder, and a fresh worker takes the next cell — so a plugin that hangs inside one step,
+    in C code or in a loop that never reports progress cannot stall the grid. A worker that dies (killed,
+    out of memory) fails its cell, is replaced, and the rest of the grid finishes.
+    """
+
+    def __init__(self, jobs: int, threads_per_job: int = 1, grace: float = 30.0, poll: float = 0.2):
+        self.jobs, self.threads, self.grace, self.poll = jobs, threads_per_job, grace, poll
 
     def run(self, cells: Iterable[CellSpec], out: str, force_ids: set[str]) -> Iterator[CellOutcome]:
-        cells = list(cells)
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=set_threads,
-                                 initargs=(self.threads,)) as pool:
-            futures = {pool.submit(run_cell, cell, out, force=cell.cell_id in force_ids): cell for cell in cells}
-            for future in as_completed(futures):
-                cell = futures[future]
-                try:
-                    yield future.result()
-                except Exception as exc:  # the worker process died
-                    yield CellOutcome(cell.cell_id, cell.label, "failed", f"worker died: {type(exc).__name__}: {exc}")
+        results = context.Queue()
+        pending = list(cells)[::-1]
+        workers = [_Worker(context, results, self.threads) for _ in range(min(self.jobs, len(pending)))]
+        try:
+            while pending or any(w.cell for w in workers):
+                for worker in workers:
+                    if worker.cell is None and pending:
+                        cell = pending.pop()
+                        worker.start(cell, out, cell.cell_id in force_ids)
+                message = _next_result(results, self.poll)
+                if message is not None:
+                    kind, cell_id, outcome = message
+                    busy = [w for w in workers if w.cell is not None and w.cell.cell_id == cell_id]
+                    if kind == "started":  # the deadline counts from here, not from the worker's start-up
+                        for worker in busy:
+                            worker.started = time.monotonic()
+                        continue
+                    for worker in busy:
+                        worker.cell = None
+                    yield outcome
+                    continue
+                for i, worker in enumerate(workers):
+                    ended = worker.check(out, self.grace)
+                    if ended is not None:
+                        workers[i] = _Worker(context, results, self.threads)
+                        yield ended
+        finally:
+            for worker in workers:
+                worker.stop()
+
+
+def _next_result(results, timeout: float):
+    try:
+        return results.get(timeout=timeout)
+    except queue.Empty:
+        return None
+
+
+class _Worker:
+    """One spawned process with its own task queue; ``cell`` is what it runs now (``None``: idle)."""
+
+    def __init__(self, context, results, threads: int):
+        self.tasks = context.Queue()
+        self.process = context.Process(target=_work, args=(self.tasks, results, threads), daemon=True)
+        self.process.start()
+        self.cell: CellSpec | None = None
+        self.started = 0.0
+
+    def start(self, cell: CellSpec, out: str, force: bool) -> None:
+        self.cell, self.started = cell, time.monotonic()
+        self.tasks.put((cell, out, force))
+
+    def check(self, out: str, grace: float) -> CellOutcome | None:
+        """The outcome of a cell whose worker died or ran past its deadline plus ``grace`` (worker killed)."""
+        if self.cell is None:
+            return None
+        cell = self.cell
+        if not self.process.is_alive():
+            self.cell = None
+            error = f"worker died (exit code {self.process.exitcode})"
+            record_outcome(out, cell, "failed", error)
+            return CellOutcome(cell.cell_id, cell.label, "failed", error)
+        if cell.timeout and time.monotonic() - self.started > cell.timeout + grace:
+            self.stop()
+            self.cell = None
+            error = (f"CellTimeout: cell exceeded its timeout of {cell.timeout:g} s (worker killed after "
+                     f"{grace:g} s of grace)")
+            record_outcome(out, cell, "timeout", error)
+            return CellOutcome(cell.cell_id, cell.label, "timeout", error)
+        return None
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=10)
+
+
+def _work(tasks, results, threads: int) -> None:
+    """Worker loop: run cells from ``tasks`` until the parent stops the process."""
+    set_threads(threads)
+    while True:
+        cell, out, force = tasks.get()
+        results.put(("started", cell.cell_id, None))
+        try:
+            outcome = run_cell(cell, out, force=force)
+        except BaseException as exc:  # run_cell records its own failures; this is a last resort
+            outcome = CellOutcome(cell.cell_id, cell.label, "failed", f"{type(exc).__name__}: {exc}")
+        results.put(("ended", cell.cell_id, outcome))
