@@ -7,14 +7,14 @@ compared with its real-vs-real noise floor.
 
 Design (per dataset and repeat ``r = 0 … R−1``):
 
-1. The held-out windows are split at random (seeded by ``r``) into two disjoint halves: a *reference* half,
-   passed to the metrics as ``real_test``, and a *source* half from which every corruption is built. The
-   training windows are ``real_train`` as usual. So ``real`` is an independent sample of held-out data, and
-   its values give the metric's noise floor. (For a series dataset the held-out windows overlap — stride
-   1 — so the two halves share time steps and the floor is optimistic; it is the same for every row.)
-2. Each corruption generator (see :mod:`tsbench.baselines.corruptions`) is fit with the source half as its
+1. A *reference* set — a random half (seeded by ``r``) of the split's test windows, passed to the metrics as
+   ``real_test`` — and a *source* set — a random half of its floor windows, from which every corruption is
+   built. Under the held-out protocols the test and floor blocks share no time step (see
+   :mod:`tsbench.protocols`), so ``real`` is an independent sample of held-out data and its values give the
+   metric's noise floor. The training windows are ``real_train`` as usual.
+2. Each corruption generator (see :mod:`tsbench.baselines.calibration`) is fit with the source set as its
    held-out data (``copy_train`` and ``gaussian`` use the training windows) and sampled to the size of the
-   reference half.
+   reference set.
 3. Each metric runs once per repeat (its own ``repeats=1``) with a seed shared by all corruptions of that
    repeat (paired comparisons).
 
@@ -126,9 +126,7 @@ def run_validation(datasets: list[str], metrics: list[str], *, preset: str = "qu
                              fix="use a longer series or a smaller seq_len")
         say(f"{name}: {len(split.train)} training / {len(split.test)} held-out windows")
         for r in range(repeats):
-            order = np.random.default_rng(derive_seed(seed, name, "halves", r)).permutation(len(split.test))
-            half = len(order) // 2
-            reference, source = split.test[order[:half]], split.test[order[half:]]
+            reference, source = _reference_and_source(split, np.random.default_rng(derive_seed(seed, name, "halves", r)))
             samples = {c.label: _sample_corruption(c, split.train, source, len(reference),
                                                    derive_seed(seed, name, c.label, r)) for c in corruptions}
             for spec in specs:
@@ -149,6 +147,23 @@ def run_validation(datasets: list[str], metrics: list[str], *, preset: str = "qu
                                      "value": float(np.mean(vals)), "metric_s": elapsed, **context})
                 say(f"  repeat {r + 1}/{repeats} {spec.display}: done")
     return pd.DataFrame(rows)
+
+
+def _reference_and_source(split, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One repeat's reference windows (what metrics compare against) and source windows (what is corrupted):
+    a random half of the split's test windows and a random half of its floor windows, which share no time
+    step under the held-out protocols (``timegan2019``: halves of its two disjoint window halves). A split
+    without a floor falls back to two random halves of the test windows."""
+    if split.floor is None:
+        order = rng.permutation(len(split.test))
+        half = len(order) // 2
+        return split.test[order[:half]], split.test[order[half:]]
+    pool = split.floor_reference if split.floor_reference is not None else split.test
+
+    def half_of(windows):
+        return windows[np.sort(rng.permutation(len(windows))[:max(2, len(windows) // 2)])]
+
+    return half_of(pool), half_of(split.floor)
 
 
 def differs(values, floor, level: float = 0.05) -> tuple[float, bool]:

@@ -17,6 +17,7 @@ from typing import Iterable, Iterator, Protocol
 
 from ..evaluation import set_threads  # noqa: F401  (re-exported: `from tsbench.runner.executors import set_threads`)
 from .cells import CellSpec
+from .atomic import ResultsNotWritable
 from .execute import CellOutcome, record_outcome, run_cell
 
 
@@ -65,6 +66,8 @@ class ProcessExecutor:
                 message = _next_result(results, self.poll)
                 if message is not None:
                     kind, cell_id, outcome = message
+                    if kind == "unwritable":
+                        raise outcome
                     busy = [w for w in workers if w.cell is not None and w.cell.cell_id == cell_id]
                     if kind == "started":  # the deadline counts from here, not from the worker's start-up
                         for worker in busy:
@@ -138,6 +141,9 @@ def _work(tasks, results, threads: int) -> None:
         results.put(("started", cell.cell_id, None))
         try:
             outcome = run_cell(cell, out, force=force)
+        except ResultsNotWritable as exc:  # the parent stops the grid with one clear line
+            results.put(("unwritable", cell.cell_id, exc))
+            continue
         except BaseException as exc:  # run_cell records its own failures; this is a last resort
             outcome = CellOutcome(cell.cell_id, cell.label, "failed", f"{type(exc).__name__}: {exc}")
         results.put(("ended", cell.cell_id, outcome))
