@@ -43,6 +43,8 @@ Produced by [`scripts/run_leaderboard.sh`](../scripts/run_leaderboard.sh) (`tsbe
   [`leaderboard-standalone.tex`](leaderboard-standalone.tex) compiles on its own), [`leaderboard.csv`](leaderboard.csv)
   — mean ± std over training seeds; bold / underlined only for models significantly better than the null; † for
   models significantly worse.
+- [`leaderboard.json`](leaderboard.json) — the same leaderboard, machine-readable and versioned
+  ([schema](../docs/leaderboard-json.md)).
 - [`records.csv`](records.csv) — the tidy records (one row per cell × metric output × repeat, with provenance).
 - `report.html` — tables, ranks and figures; it needs the run folder (`tsbench table --out RUN --results-dir
   results`), so it is not part of the re-render check.
