@@ -35,8 +35,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 "tsbench.metrics", "tsbench.metrics.*")),
     ("evaluation", ("tsbench.evaluation",)),
     ("runner", ("tsbench.runner", "tsbench.runner.*")),
-    ("tools", ("tsbench.report", "tsbench.report.*", "tsbench.sensitivity", "tsbench.validate",
-               "tsbench.testing", "tsbench.testing.*")),
+    ("tools", ("tsbench.report", "tsbench.report.*", "tsbench.sensitivity", "tsbench.testing",
+               "tsbench.testing.*")),
     ("api", ("tsbench.api", "tsbench:__getattr__")),
     ("commands", ("tsbench.commands", "tsbench.commands.*")),
     ("cli", ("tsbench.cli",)),
@@ -267,10 +267,10 @@ def test_the_package_root_is_light_and_its_lazy_api_reaches_only_tsbench_api(gra
 
 
 def test_the_sensitivity_study_is_imported_only_by_its_command(graph):
-    """:mod:`tsbench.sensitivity` (``validate-metrics``; formerly ``tsbench.validate``, kept as an alias) is an
-    application of the runner, not a library: inside the packages only its command imports it."""
-    importers = {s for s, targets in graph.edges.items() if {"tsbench.sensitivity", "tsbench.validate"} & set(targets)}
-    assert importers <= {"tsbench.commands.validate_metrics", "tsbench.validate"}, importers
+    """:mod:`tsbench.sensitivity` (``validate-metrics``; formerly ``tsbench.validate``) is an application of the
+    runner, not a library: inside the packages only its command imports it."""
+    importers = {s for s, targets in graph.edges.items() if "tsbench.sensitivity" in targets}
+    assert importers <= {"tsbench.commands.validate_metrics"}, importers
 
 
 def test_the_architecture_doc_shows_every_layer():

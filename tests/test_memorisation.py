@@ -6,7 +6,7 @@ import pytest
 from sklearn.neighbors import NearestNeighbors
 
 from tsbench.baselines.calibration import Real
-from tsbench.baselines.corruptions import CopyTrain
+from tsbench.baselines.calibration import CopyTrain
 from tsbench.errors import InputError
 from tsbench.metrics.memorisation import Memorisation, corrected_share, nearest_distances
 

@@ -161,7 +161,7 @@ def test_validate_readme_command_is_the_run_s():
 @pytest.mark.xfail(strict=False, reason="regenerated at the final re-run")
 def test_validate_raw_csv_names_its_settings_sha_machine_and_torch():
     from tsbench.protocols import get_protocol
-    from tsbench.validate import PROVENANCE_COLUMNS
+    from tsbench.sensitivity import PROVENANCE_COLUMNS
 
     readme = readme_command()
     raw = pd.read_csv(VALIDATE / "raw.csv", dtype={"git_sha": str})
