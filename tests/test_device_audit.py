@@ -306,3 +306,26 @@ def test_builtin_torch_generators_pass_the_audit(path):
     audit = _audit(cls, device="cpu")
     assert audit.problems() == [], audit.problems()
     assert audit.syncs_per_step == 0 and audit.steps > 0 and audit.logging_calls > 0
+
+
+class WarnsLikeSyncDebug(Toy):
+    """Raises torch's CUDA sync-debug warning inside every step (what a ``.item()`` does on a GPU under
+    ``torch.cuda.set_sync_debug_mode("warn")``), and once when logging."""
+
+    def after_step(self, loss):
+        import warnings
+
+        from tsbench.testing.device_audit import CUDA_SYNC_WARNING
+
+        warnings.warn(CUDA_SYNC_WARNING)
+
+
+def test_cuda_sync_debug_warnings_are_recorded_and_classified():
+    starts = []
+    audit = audit_fit(WarnsLikeSyncDebug(), X, seed=0, cuda_sync_warnings=True, on_gradient=starts.append)
+    cuda = [e for e in audit.events if e.what == "CUDA sync (sync debug)"]
+    assert {e.phase for e in cuda} == {"step", "logging"} and len(cuda) == 12
+    assert all(e.site.startswith("test_device_audit.py:") and e.site.endswith("in after_step") for e in cuda)
+    assert starts == list(range(1, 13))  # called before each gradient computation
+    with pytest.warns(UserWarning, match="synchronizing"):  # without the option the warning is shown as usual
+        audit_fit(WarnsLikeSyncDebug(), X, seed=0)

@@ -52,14 +52,19 @@ its figures are reported, but it does not fail.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import os
 import sys
+import warnings
 from typing import Any, Callable
 
-__all__ = ["DeviceAudit", "audit_fit", "HOST_SYNC_OPS"]
+__all__ = ["DeviceAudit", "Event", "audit_fit", "HOST_SYNC_OPS", "CUDA_SYNC_WARNING"]
 
 _HERE = os.path.abspath(__file__)
+_WARNINGS = os.path.abspath(warnings.__file__)
+#: the message of torch's CUDA sync-debug warning (``torch.cuda.set_sync_debug_mode("warn")``)
+CUDA_SYNC_WARNING = "called a synchronizing CUDA operation"
 
 #: ATen ops that read device memory on the host to finish (a device→host sync on an accelerator)
 HOST_SYNC_OPS = ("_local_scalar_dense", "nonzero", "masked_select", "_unique", "_unique2", "unique_dim",
@@ -177,23 +182,25 @@ class _State:
         self.implicit: dict[int, Any] = {}  # storage ptr → tensor created without device= (kept alive)
         self.placed: dict[int, str] = {}  # storage ptr → device type it was explicitly moved to
         self.torch_seen = False
+        self.on_gradient: Callable[[int], None] | None = None
 
     # where a call comes from ----------------------------------------------------------------------
     def _frames(self):
         frame = sys._getframe(1)
         while frame is not None:
             path = frame.f_code.co_filename
-            if path != _HERE and not path.startswith(self.plumbing):
+            if path not in (_HERE, _WARNINGS) and not path.startswith(self.plumbing):
                 yield frame
             frame = frame.f_back
 
-    def site(self, *, exempt_internal: bool) -> str | None:
+    def site(self, *, exempt_internal: bool, exempt_optim: bool = True) -> str | None:
         """``file:line in function`` of the generator's code behind the current call, or None when the call is
-        torch's own business: made directly by torch code (``exempt_internal``) or from inside ``torch.optim``."""
+        torch's own business: made directly by torch code (``exempt_internal``) or from inside ``torch.optim``
+        (``exempt_optim``)."""
         for frame in self._frames():
             path = frame.f_code.co_filename
             if path.startswith(self.torch_dir):
-                if exempt_internal or path.startswith(self.optim_dir):
+                if exempt_internal or (exempt_optim and path.startswith(self.optim_dir)):
                     return None
                 continue
             return f"{os.path.basename(path)}:{frame.f_lineno} in {frame.f_code.co_name}"
@@ -211,6 +218,8 @@ class _State:
         self.pending.clear()
 
     def gradient(self) -> None:
+        if self.on_gradient is not None:
+            self.on_gradient(self.gradient_calls + 1)
         self.gradient_calls += 1
         self.logged_since_gradient = False
         self._flush("step" if self.started else "setup")
@@ -357,15 +366,44 @@ def _interceptors(state: _State):
     return FunctionAudit(), DispatchAudit()
 
 
+@contextlib.contextmanager
+def _sync_warnings(state: _State, enabled: bool):
+    """Record CUDA sync-debug warnings as sync events (other warnings are shown as usual)."""
+    if not enabled:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        show = warnings.showwarning
+
+        def showwarning(message, category, filename, lineno, file=None, line=None):
+            if CUDA_SYNC_WARNING in str(message):
+                # a real synchronisation, wherever it comes from (torch.optim included)
+                state.record("sync", "CUDA sync (sync debug)", state.site(exempt_internal=False, exempt_optim=False)
+                             or f"{os.path.basename(filename)}:{lineno}")
+            else:
+                show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = showwarning
+        yield
+
+
 def _modules(estimator, torch) -> dict[str, Any]:
     return {key: value for key, value in vars(estimator).items()
             if key.endswith("_") and not key.startswith("_") and isinstance(value, torch.nn.Module)}
 
 
-def audit_fit(estimator, X, *, seed: int = 0, callback: Callable | None = None, **fit_kwargs) -> DeviceAudit:
+def audit_fit(estimator, X, *, seed: int = 0, callback: Callable | None = None,
+              on_gradient: Callable[[int], None] | None = None, cuda_sync_warnings: bool = False,
+              **fit_kwargs) -> DeviceAudit:
     """Fit ``estimator`` on ``X`` under the audit and return what it saw (see the module docstring).
 
     ``callback`` (optional) is called as the progress callback; ``fit_kwargs`` go to ``fit`` (``X_test``).
+    ``on_gradient(k)`` (optional) is called just before the ``k``-th gradient computation (``k = 1``: the
+    training steps start) — ``scripts/gpu_check.py`` switches ``torch.cuda.set_sync_debug_mode`` there.
+    With ``cuda_sync_warnings``, every warning of torch's CUDA sync debug mode ("called a synchronizing CUDA
+    operation") raised during ``fit`` is recorded as a sync event ``"CUDA sync (sync debug)"`` at the
+    generator's line and classified like the others (the warning is not shown).
     Exceptions of ``fit`` propagate. Without torch in the process, nothing is intercepted.
     """
     names = set(estimator.get_params(deep=False)) if hasattr(estimator, "get_params") else set()
@@ -394,9 +432,10 @@ def audit_fit(estimator, X, *, seed: int = 0, callback: Callable | None = None, 
             finally:
                 state.exit_logging()
         estimator.log = log  # an instance attribute shadows the method for this fit only
+    state.on_gradient = on_gradient
     function_mode, dispatch_mode = _interceptors(state)
     try:
-        with dispatch_mode, function_mode:
+        with dispatch_mode, function_mode, _sync_warnings(state, cuda_sync_warnings):
             estimator.fit(X, seed=seed, callback=progress, **fit_kwargs)
     finally:
         if callable(original_log):

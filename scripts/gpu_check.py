@@ -1,0 +1,504 @@
+"""The prepared GPU check (issue 16, item 6): what tsbench's torch generators cost and do on one accelerator.
+
+    python scripts/gpu_check.py gpu-check.json                       # on a CUDA machine: under 5 minutes
+    python scripts/gpu_check.py --device cpu --quick cpu-check.json  # tiny settings on a CPU (the tests)
+
+Writes ONE JSON file (keys in docs/gpu.md) with the torch version, the device name and the git sha, and for each
+built-in torch generator (gan, crnngan, nrgan, timegan) at its ``paper`` architecture:
+
+* ``eager`` — the training-step time: the fit's own loop, timed between consecutive progress callbacks (every
+  ``log_every`` = 10 steps, one logging read-out each, as in a real run) with ``torch.cuda.synchronize()`` before
+  each clock read; per step kind (``train``; crnngan ``pretrain``; timegan ``phase1``–``phase3``) the median
+  over the intervals after ``--warmup`` warm-up intervals;
+* ``compile`` — the same with every parameterised network wrapped in ``torch.compile`` (default mode), in a
+  subprocess with a timeout; a compile error or timeout is reported as ``failed``/``skipped`` with the reason;
+* ``sync_debug`` (CUDA only) — the fit under ``torch.cuda.set_sync_debug_mode``: ``"warn"`` from the first
+  gradient computation on, every synchronising call classified by the device audit
+  (:mod:`tsbench.testing.device_audit`: logging read-outs allowed, anything else in a training step is a
+  failure); and ``"error"`` from the first gradient computation after the first logging step, where the first
+  synchronising call must be a logging read-out (a line the ``"warn"`` pass saw only in logging steps);
+* ``determinism`` — two fits with the same seed under ``torch.use_deterministic_algorithms(True)`` (with
+  ``CUBLAS_WORKSPACE_CONFIG`` set, before torch starts) must give identical samples;
+* ``paper`` — the number of steps of each kind at the ``paper`` preset on the Sines training split and the
+  projected fit time (steps × median step time; set-up and sampling excluded).
+
+Then ``posthoc``: the discriminative and the predictive score (``paper`` preset, default protocol) on one Sines
+cell, timed; and ``projection``: the ``paper`` grid ``tsbench run --all --preset paper`` (Sines, ``--seeds``
+seeds) projected from the above — fits of the four models plus both post-hoc scores for every row.
+A global ``--budget-s`` (default 280 s) bounds the run: a section that would not fit is skipped with a reason.
+Failures are recorded in the JSON, never raised; the exit status is 0 once the file is written.
+"""
+from __future__ import annotations
+
+import os
+
+# cuBLAS reads this when it first starts: it must be set before torch touches the GPU (the determinism pass)
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import importlib  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+SCHEMA = "tsbench-gpu-check/1"
+ROOT = Path(__file__).resolve().parents[1]
+GENERATORS = {"gan": "tsbench.baselines.gan:GAN", "crnngan": "tsbench.baselines.crnngan:CRNNGAN",
+              "nrgan": "tsbench.baselines.nrgan:NRGAN", "timegan": "tsbench.baselines.timegan:TimeGAN"}
+#: the keys of the JSON file (tests/test_gpu_check.py checks them; docs/gpu.md describes them)
+TOP_KEYS = ("schema", "created", "quick", "device", "device_name", "torch_version", "cuda_version", "git_sha",
+            "git_dirty", "python", "platform", "settings", "generators", "posthoc", "projection", "elapsed_s",
+            "failures")
+GENERATOR_KEYS = ("params", "eager", "compile", "sync_debug", "determinism", "paper")
+
+FULL = {"preset": "paper", "warmup": 2, "intervals": 10, "compile_warmup": 3, "compile_intervals": 5,
+        "determinism_iterations": 20, "crnngan_windows": 400, "posthoc_preset": "paper", "posthoc_windows": None,
+        "compile_timeout_s": 60.0, "budget_s": 280.0}
+QUICK = {"preset": "smoke", "warmup": 1, "intervals": 1, "compile_warmup": 1, "compile_intervals": 1,
+         "determinism_iterations": 2, "crnngan_windows": 64, "posthoc_preset": "smoke", "posthoc_windows": 200,
+         "compile_timeout_s": 30.0, "budget_s": 120.0}
+
+
+# helpers --------------------------------------------------------------------------------------------------
+def _error(exc: BaseException) -> str:
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" (at {Path(frame.filename).name}:{frame.lineno})" if frame else ""
+    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}{where}"
+
+
+def _guard(section):
+    """Run ``section()``; an exception becomes ``{"status": "error", "error": ...}``."""
+    try:
+        return section()
+    except Exception as exc:  # noqa: BLE001 — a failed section is a result, not a crash
+        return {"status": "error", "error": _error(exc)}
+
+
+def git_state() -> tuple[str | None, bool | None]:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10)
+        return (sha.stdout.strip() or None) if sha.returncode == 0 else None, (
+            bool(dirty.stdout.strip()) if dirty.returncode == 0 else None)
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+
+
+def load_class(name: str):
+    module, cls = GENERATORS[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def step_kind(name: str, losses: dict) -> str:
+    """The kind of the steps a progress callback closes (each kind has its own cost), told by the losses the
+    generator reports: crnngan's pretraining reports ``pretrain_mse``; timegan's phases report ``recon_rmse``
+    (1, embedding), ``g_loss_s`` (2, supervised) and the adversarial losses (3, joint)."""
+    if "phase" in losses:
+        return f"phase{int(losses['phase'])}"
+    if name == "timegan":
+        if {"g_loss_u", "d_loss"} & set(losses):
+            return "phase3"
+        return "phase1" if "recon_rmse" in losses else "phase2"
+    if "pretrain_mse" in losses:
+        return "pretrain"
+    return "train"
+
+
+def paper_steps(name: str, params: dict, n_train: int) -> dict[str, int]:
+    """Training steps of each kind of a fit with ``params`` on ``n_train`` windows (the generators' loops)."""
+    iterations = int(params["iterations"])
+    if name == "timegan":
+        return {f"phase{k}": iterations for k in (1, 2, 3)}
+    if name == "crnngan":
+        return {"pretrain": int(params["pretrain_epochs"]) * math.ceil(n_train / int(params["batch_size"])),
+                "train": iterations}
+    return {"train": iterations}
+
+
+class StepTimer:
+    """Progress callback that reads the clock (after a device synchronisation) at every logging step."""
+
+    def __init__(self, name: str, synchronize):
+        self.name, self.synchronize, self.rows = name, synchronize, []
+
+    def __call__(self, step, total, losses):
+        self.synchronize()
+        self.rows.append((step_kind(self.name, losses), int(step), time.perf_counter()))
+
+    def summary(self, warmup: int) -> dict:
+        per_kind: dict[str, list[float]] = {}
+        for (_, step_a, t_a), (kind, step_b, t_b) in zip(self.rows, self.rows[1:]):
+            if step_b > step_a:
+                per_kind.setdefault(kind, []).append((t_b - t_a) / (step_b - step_a) * 1e3)
+        step_ms, counts = {}, {}
+        for kind, values in per_kind.items():
+            kept = values[warmup:] if len(values) > warmup else values  # too few: keep the warm-up ones
+            step_ms[kind], counts[kind] = statistics.median(kept), len(kept)
+        everything = [v for values in per_kind.values() for v in values[warmup:]] or [
+            v for values in per_kind.values() for v in values]
+        return {"step_ms": step_ms, "step_ms_median": statistics.median(everything) if everything else None,
+                "intervals": counts, "warmup_intervals": warmup}
+
+
+# the check ------------------------------------------------------------------------------------------------
+class GPUCheck:
+    def __init__(self, args):
+        import torch
+
+        self.args, self.torch = args, torch
+        self.settings = dict(QUICK if args.quick else FULL)
+        for key in ("budget_s", "compile_timeout_s"):
+            if getattr(args, key) is not None:
+                self.settings[key] = float(getattr(args, key))
+        self.settings["seeds"] = int(args.seeds)
+        self.settings["threads"] = torch.get_num_threads()
+        self.device = torch.device(args.device)
+        self.cuda = self.device.type == "cuda"
+        self.start = time.perf_counter()
+        self.failures: list[str] = []
+
+    # time and devices -------------------------------------------------------------------------------------
+    def left(self) -> float:
+        return self.settings["budget_s"] - (time.perf_counter() - self.start)
+
+    def budgeted(self, what: str, need_s: float, section):
+        if self.left() < need_s:
+            return {"status": "skipped", "reason": f"time budget: {self.left():.0f} s left of --budget-s "
+                                                   f"{self.settings['budget_s']:.0f}, {what} needs ~{need_s:.0f} s"}
+        return _guard(section)
+
+    def synchronize(self) -> None:
+        if self.cuda:
+            self.torch.cuda.synchronize(self.device)
+
+    def device_name(self) -> str:
+        if self.cuda:
+            return self.torch.cuda.get_device_name(self.device)
+        return platform.processor() or platform.machine()
+
+    # data -------------------------------------------------------------------------------------------------
+    def data(self):
+        from tsbench.data.sines import Sines
+
+        preset = self.settings["preset"]
+        train = Sines(**Sines.presets[preset]).load(seed=0, protocol="tsbench").train
+        paper = Sines(**Sines.presets["paper"]).load(seed=0, protocol="tsbench")
+        return train, paper
+
+    def params(self, name: str, iterations: int) -> dict:
+        cls = load_class(name)
+        return {**cls.presets[self.settings["preset"]], "iterations": int(iterations), "device": str(self.device)}
+
+    def arch_params(self, name: str) -> dict:
+        """The preset's parameters the timed fits use (their ``iterations`` are set per section)."""
+        return {k: v for k, v in self.params(name, 0).items() if k != "iterations"}
+
+    def fit_iterations(self, name: str, warmup: int, intervals: int) -> int:
+        """Iterations giving at least ``warmup + intervals`` timed intervals of every step kind."""
+        return int(load_class(name).log_every) * (warmup + intervals)
+
+    def windows_for(self, name: str, train):
+        return train[: self.settings["crnngan_windows"]] if name == "crnngan" else train
+
+    # sections ---------------------------------------------------------------------------------------------
+    def eager(self, name: str, train) -> dict:
+        s = self.settings
+        iterations = self.fit_iterations(name, s["warmup"], s["intervals"])
+        params = self.params(name, iterations)
+        timer = StepTimer(name, self.synchronize)
+        X = self.windows_for(name, train)
+        start = time.perf_counter()
+        load_class(name)(**params).fit(X, seed=0, callback=timer)
+        self.synchronize()
+        return {"status": "ok", "iterations": iterations, "windows": len(X), "fit_s": time.perf_counter() - start,
+                **timer.summary(s["warmup"])}
+
+    def compiled(self, name: str) -> dict:
+        """torch.compile'd step times, measured in a subprocess (a hung or crashing compile cannot stop the
+        check)."""
+        if not self.args.compile:
+            return {"status": "skipped", "reason": "--no-compile"}
+        if self.left() - 5 < min(10.0, self.settings["compile_timeout_s"]):
+            return {"status": "skipped", "reason": f"time budget: {self.left():.0f} s left of --budget-s "
+                                                   f"{self.settings['budget_s']:.0f}"}
+        timeout = min(self.settings["compile_timeout_s"], self.left() - 5)
+        command = [sys.executable, str(Path(__file__).resolve()), "--worker", "compile", "--generator", name,
+                   "--device", str(self.device), os.devnull] + (["--quick"] if self.args.quick else []) + (
+                       ["--threads", str(self.args.threads)] if self.args.threads else [])
+        try:
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"status": "skipped", "reason": f"compile + timed steps took over {timeout:g} s "
+                                                   "(--compile-timeout-s)"}
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        if done.returncode != 0 or not lines:
+            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            return {"status": "failed", "reason": f"worker exited {done.returncode}: {tail}"}
+        return json.loads(lines[-1])
+
+    def sync_debug(self, name: str, train) -> dict:
+        if not self.cuda:
+            return {"status": "skipped", "reason": "not a CUDA device (torch.cuda.set_sync_debug_mode is CUDA's)"}
+        from tsbench.testing.device_audit import CUDA_SYNC_WARNING, audit_fit
+
+        torch, s = self.torch, self.settings
+        iterations = self.fit_iterations(name, 0, 3)
+        X = self.windows_for(name, train)
+
+        def warn_from_first_gradient(k):
+            if k == 1:
+                torch.cuda.set_sync_debug_mode("warn")
+
+        try:
+            audit = audit_fit(load_class(name)(**self.params(name, iterations)), X, seed=0,
+                              cuda_sync_warnings=True, on_gradient=warn_from_first_gradient)
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+        cuda = [e for e in audit.events if e.what == "CUDA sync (sync debug)"]
+        in_steps = [e for e in cuda if e.phase == "step"]
+        logging_sites = sorted({e.site for e in cuda if e.phase == "logging"} - {e.site for e in in_steps})
+        warn = {"iterations": iterations, "steps": audit.steps, "logging_steps": audit.logging_calls,
+                "syncs_per_step": len(in_steps) / max(audit.steps, 1),
+                "syncs_per_logging_step": sum(e.phase == "logging" for e in cuda) / max(audit.logging_calls, 1),
+                "step_sites": sorted({e.site for e in in_steps}), "logging_sites": logging_sites}
+
+        logged, armed = [], []
+
+        def after_log(step, total, losses):
+            logged.append(step)
+
+        def error_after_first_log(k):
+            if logged and not armed:
+                armed.append(k)
+                torch.cuda.set_sync_debug_mode("error")
+
+        error: dict = {"armed_at_gradient": None, "first_sync_site": None}
+        try:
+            audit_fit(load_class(name)(**self.params(name, iterations)), X, seed=0, callback=after_log,
+                      on_gradient=error_after_first_log)
+            error["outcome"] = "no synchronising call after the first logging step"
+        except RuntimeError as exc:
+            if CUDA_SYNC_WARNING not in str(exc):
+                raise
+            error["first_sync_site"] = _user_site(exc)
+            error["outcome"] = "raised"
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+        error["armed_at_gradient"] = armed[0] if armed else None
+        error["ok"] = error["first_sync_site"] is None or error["first_sync_site"] in logging_sites
+        ok = not in_steps and error["ok"]
+        return {"status": "ok" if ok else "failed", "warn": warn, "error": error}
+
+    def determinism(self, name: str, train) -> dict:
+        torch = self.torch
+        params = self.params(name, self.settings["determinism_iterations"])
+        X = self.windows_for(name, train)
+        previous = torch.are_deterministic_algorithms_enabled()
+        torch.use_deterministic_algorithms(True)
+        try:
+            a, b = (load_class(name)(**params).fit(X, seed=0).sample(64, seed=0) for _ in range(2))
+        except RuntimeError as exc:  # an op without a deterministic implementation raises here
+            return {"status": "failed", "reason": _error(exc)}
+        finally:
+            torch.use_deterministic_algorithms(previous)
+        diff = float(abs(a.astype("float64") - b.astype("float64")).max())
+        return {"status": "equal" if diff == 0.0 else "differ", "max_abs_diff": diff, "iterations": params["iterations"],
+                "cublas_workspace_config": os.environ.get("CUBLAS_WORKSPACE_CONFIG")}
+
+    def paper(self, name: str, eager: dict, compiled: dict, n_train: int) -> dict:
+        params = load_class(name).presets["paper"]
+        steps = paper_steps(name, params, n_train)
+        out = {"iterations": int(params["iterations"]), "n_train": n_train, "steps": steps}
+        for key, timing in (("projected_fit_s", eager), ("projected_compiled_fit_s", compiled)):
+            ms = timing.get("step_ms") if isinstance(timing, dict) else None
+            if ms:
+                overall = timing.get("step_ms_median")
+                out[key] = sum(n * ms.get(kind, overall) for kind, n in steps.items()) / 1e3
+            else:
+                out[key] = None
+        return out
+
+    def posthoc(self) -> dict:
+        from tsbench.data.sines import Sines, sine_windows
+        from tsbench.evaluation import MetricSpec, compute_metrics
+        from tsbench.protocols import DEFAULT_PROTOCOL
+
+        preset, n = self.settings["posthoc_preset"], self.settings["posthoc_windows"]
+        split = Sines(**Sines.presets["paper"]).load(seed=0, protocol=DEFAULT_PROTOCOL)
+        train, test = (split.train, split.test) if n is None else (split.train[:n], split.test[:n])
+        synthetic = sine_windows(len(train), seed=1)
+        out = {"status": "ok", "dataset": "sines", "preset": preset, "protocol": DEFAULT_PROTOCOL,
+               "n_train": len(train), "n_test": len(test), "device": "cpu (the post-hoc scores run on the CPU)"}
+        total = 0.0
+        for metric in ("discriminative", "predictive"):
+            spec = MetricSpec.build(metric, preset=preset, protocol=DEFAULT_PROTOCOL, repeats=None)
+            start = time.perf_counter()
+            (values,) = compute_metrics([spec], train, test, synthetic, seed=0, jobs=1)
+            seconds = time.perf_counter() - start
+            out[f"{metric}_s"], out[f"{metric}_repeats"] = seconds, len(values["value"])
+            total += seconds
+        out["seconds"] = total
+        return out
+
+    def projection(self, generators: dict, posthoc: dict) -> dict:
+        seeds = self.settings["seeds"]
+        rows = _scored_rows()
+        fits = {name: g["paper"].get("projected_fit_s") for name, g in generators.items()
+                if isinstance(g.get("paper"), dict)}
+        known = [v for v in fits.values() if v is not None]
+        per_cell = posthoc.get("seconds") if posthoc.get("status") == "ok" else None
+        fit_s = seeds * sum(known) if known else None
+        posthoc_s = seeds * len(rows) * per_cell if per_cell is not None else None
+        return {"command": f"tsbench run --all --preset paper -d sines --seeds {seeds}", "seeds": seeds,
+                "rows_scored": rows, "fit_s_per_generator": fits, "fit_s": fit_s, "posthoc_s": posthoc_s,
+                "total_s": None if fit_s is None or posthoc_s is None else fit_s + posthoc_s,
+                "complete": len(known) == len(GENERATORS) and per_cell is not None,
+                "excludes": "sampling, the metrics other than discriminative/predictive, data preparation, "
+                            "worker start-up; one cell at a time on this device"}
+
+    # the whole run ----------------------------------------------------------------------------------------
+    def run(self) -> dict:
+        torch = self.torch
+        sha, dirty = git_state()
+        train, paper_split = self.data()
+        n_train = len(paper_split.train)
+        generators: dict[str, dict] = {}
+        names = [g for g in GENERATORS if not self.args.generator or g in self.args.generator]
+        for name in names:
+            print(f"[gpu_check] {name}: eager", flush=True)
+            generators[name] = {"params": _guard(lambda: self.arch_params(name)),
+                                "eager": self.budgeted("an eager fit", 5, lambda: self.eager(name, train))}
+        for name in names:
+            print(f"[gpu_check] {name}: sync debug, determinism", flush=True)
+            generators[name]["sync_debug"] = self.budgeted("the sync-debug fits", 5,
+                                                           lambda: self.sync_debug(name, train))
+            generators[name]["determinism"] = self.budgeted("two short fits", 5, lambda: self.determinism(name, train))
+        print("[gpu_check] post-hoc scores", flush=True)
+        posthoc = self.budgeted("the post-hoc scores", 5 if self.args.quick else 30, self.posthoc)
+        for name in names:
+            print(f"[gpu_check] {name}: torch.compile", flush=True)
+            generators[name]["compile"] = _guard(lambda: self.compiled(name))
+            generators[name]["paper"] = _guard(lambda: self.paper(name, generators[name]["eager"],
+                                                                  generators[name]["compile"], n_train))
+        for name, sections in generators.items():
+            for key, value in sections.items():
+                if isinstance(value, dict) and value.get("status") in ("error", "failed", "differ"):
+                    self.failures.append(f"{name}.{key}: {value.get('status')}")
+        if isinstance(posthoc, dict) and posthoc.get("status") == "error":
+            self.failures.append("posthoc: error")
+        return {
+            "schema": SCHEMA, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "quick": bool(self.args.quick), "device": str(self.device), "device_name": self.device_name(),
+            "torch_version": torch.__version__, "cuda_version": torch.version.cuda, "git_sha": sha,
+            "git_dirty": dirty, "python": platform.python_version(), "platform": platform.platform(),
+            "settings": self.settings, "generators": generators, "posthoc": posthoc,
+            "projection": _guard(lambda: self.projection(generators, posthoc if isinstance(posthoc, dict) else {})),
+            "elapsed_s": time.perf_counter() - self.start, "failures": self.failures,
+        }
+
+
+def _user_site(exc: BaseException) -> str | None:
+    """``file:line in function`` of the innermost traceback frame outside torch, the audit and this script."""
+    import torch
+
+    torch_dir = os.path.dirname(os.path.abspath(torch.__file__))
+    skip = (torch_dir, str(Path(__file__).resolve()), os.path.abspath(importlib.import_module(
+        "tsbench.testing.device_audit").__file__))
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if not os.path.abspath(frame.filename).startswith(skip):
+            return f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+    return None
+
+
+def _scored_rows() -> list[str]:
+    """The rows ``tsbench run --all`` scores: every generator but the corruption rows."""
+    try:
+        from tsbench.registry import generators
+
+        corruptions = set(generators.names(role="corruption"))
+        return [name for name in generators.names() if name not in corruptions]
+    except Exception:  # noqa: BLE001 — the registry's API is not this script's business
+        return [*GENERATORS, "real", "gaussian"]
+
+
+def compile_worker(args) -> dict:
+    """The ``--worker compile`` subprocess: eager steps of ``args.generator`` with its networks compiled."""
+    import torch
+
+    settings = QUICK if args.quick else FULL
+    check = GPUCheck(args)
+    name = args.generator[0]
+    cls = load_class(name)
+
+    class Compiled(cls):  # every network with parameters wrapped in torch.compile
+        def _build(self, seq_len, n_features):
+            return {key: torch.compile(module) if any(True for _ in module.parameters()) else module
+                    for key, module in super()._build(seq_len, n_features).items()}
+
+    Compiled.__name__ = f"Compiled{cls.__name__}"
+    train, _ = check.data()
+    iterations = check.fit_iterations(name, settings["compile_warmup"], settings["compile_intervals"])
+    timer = StepTimer(name, check.synchronize)
+    start = time.perf_counter()
+    try:
+        Compiled(**check.params(name, iterations)).fit(check.windows_for(name, train), seed=0, callback=timer)
+        check.synchronize()
+    except Exception as exc:  # noqa: BLE001 — dynamo/inductor errors are the result
+        return {"status": "failed", "reason": _error(exc)}
+    summary = timer.summary(settings["compile_warmup"])
+    first = timer.rows[0][2] - start if timer.rows else None
+    return {"status": "ok", "mode": "default", "iterations": iterations, "fit_s": time.perf_counter() - start,
+            "first_log_s": first, **summary}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("output", help="the JSON file to write")
+    parser.add_argument("--device", default="cuda", help="cuda (default), cuda:N or cpu")
+    parser.add_argument("--quick", action="store_true", help="tiny settings (smoke architectures, a few steps)")
+    parser.add_argument("--no-compile", dest="compile", action="store_false", help="skip the torch.compile timings")
+    parser.add_argument("--generator", action="append", choices=sorted(GENERATORS),
+                        help="only these generators (repeatable; default all four)")
+    parser.add_argument("--seeds", type=int, default=3, help="training seeds of the projected paper grid (3)")
+    parser.add_argument("--budget-s", type=float, default=None, help="time budget of the whole run (280; quick 120)")
+    parser.add_argument("--compile-timeout-s", type=float, default=None,
+                        help="per generator, compile + timed steps (60; quick 30)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--worker", choices=["compile"], help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import torch
+
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        print("gpu_check: --device cuda but no CUDA GPU is visible; use --device cpu (with --quick for a test run)",
+              file=sys.stderr)
+        return 2
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.worker == "compile":
+        print(json.dumps(compile_worker(args)), flush=True)
+        return 0
+    result = GPUCheck(args).run()
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2, allow_nan=False, default=str) + "\n")
+    tmp.replace(out)
+    print(f"[gpu_check] wrote {out} in {result['elapsed_s']:.0f} s; "
+          f"failures: {', '.join(result['failures']) or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
