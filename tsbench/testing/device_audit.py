@@ -39,7 +39,9 @@ by the generator's own logging path: a call of ``self.log(...)`` (:meth:`tsbench
 or of the progress ``callback``. Syncs and factory calls made inside that call, or after the step's last
 gradient computation and before that call (reading the losses out: ``float(loss)``,
 ``(frozen / n).tolist()``), belong to the logging step and are allowed — provided logging is periodic: a
-generator that syncs to log on more than half of at least 4 training steps fails (log every ``k`` steps).
+generator that syncs to log on more than half of at least 4 training steps fails (log every ``k`` steps; the
+steps are the step numbers the generator passes to its progress callback, so a generator reporting epochs
+there should report optimisation steps instead).
 Anything else is a sync *in a training step* (before a gradient computation, or between one and the next
 without a log call in between) and fails the audit.
 
@@ -136,7 +138,8 @@ class DeviceAudit:
                             "them only when logging (self.log / the progress callback)")
         if self._logging_syncs_every_step():
             problems.append(f"syncs to log on {self.logging_calls} of {self.steps} training steps "
-                            f"({self._sites('sync', 'logging')}); log every k steps (e.g. log_every = 10)")
+                            f"({self._sites('sync', 'logging')}); log every k steps (e.g. log_every = 10) — steps are the "
+                            "step numbers passed to the progress callback: count optimisation steps there, not epochs")
         if self.misplaced:
             problems.append(f"parameter(s)/buffer(s) not on the model's device {self.device}: "
                             + ", ".join(self.misplaced[:8]) + (" …" if len(self.misplaced) > 8 else ""))
