@@ -249,7 +249,8 @@ def test_dask_options_are_typed_and_built_from_the_command_line():
     """``tsbench run``'s Dask arguments map one to one (name and default) onto :class:`DaskOptions`; the
     executor built from the parsed arguments is the one built from the typed options."""
     from tsbench.cli import build_parser
-    from tsbench.runner.dask_executor import DaskOptions, executor_from_args
+    from tsbench.commands.run import _executor
+    from tsbench.runner.dask_executor import DaskOptions
 
     def parsed(*argv):
         args = build_parser().parse_args(["run", "--all", "--executor", "dask", *argv])
@@ -262,7 +263,7 @@ def test_dask_options_are_typed_and_built_from_the_command_line():
     assert options == DaskOptions(jobs=3, cluster="slurm", slurm_queue="gpu", slurm_extra=["--gres=gpu:1"],
                                   slurm_host="10.0.0.2", cells_per_gpu=2, retries=1)
     executor = DaskExecutor.from_options(options)
-    assert vars(executor_from_args(args)) == vars(executor)
+    assert vars(_executor(args)) == vars(executor)
     assert (executor.n_workers, executor.cluster, executor.retries, executor.cells_per_gpu) == (3, "slurm", 1, 2)
     assert executor.slurm_options == {"queue": "gpu", "cores": 4, "memory": "16GB", "walltime": "04:00:00",
                                       "jobs": 1, "extra": ["--gres=gpu:1"], "host": "10.0.0.2"}

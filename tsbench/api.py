@@ -142,18 +142,15 @@ def run(generators: str | Iterable[str], datasets: str | Iterable[str] | None = 
     """
     if data_dir:
         os.environ["TSBENCH_DATA_DIR"] = str(data_dir)
-    from .registry import generators as registry
     from .registry import include as include_folder
     from .runner import load_records
-    from .runner.grid import plan_cells, run_grid, select_metrics, select_names
-    from .runner.store import atomic_write_bytes
+    from .runner.collect import write_records_file
+    from .runner.grid import plan_cells, run_grid, select_grid
 
     for folder in _names(include) or ():
         include_folder(folder)
     every = isinstance(generators, str) and generators == "all"  # `--all`: no corruption rows
-    corruptions = frozenset(registry.names(role="corruption")) if every else frozenset()
-    gens, skipped = select_names(registry, None if every else _names(generators), all_=every, exclude=corruptions)
-    mets, skipped_metrics = select_metrics(_names(metrics), protocol)
+    gens, mets, skipped = select_grid(None if every else _names(generators), _names(metrics), protocol, all_=every)
     cells = plan_cells(_names(datasets) or ["sines"], gens, mets, seeds=seeds, preset=preset, protocol=protocol,
                        repeats=repeats, device=device, n_samples=n_samples, timeout=timeout)
     if threads is not None:
@@ -163,9 +160,9 @@ def run(generators: str | Iterable[str], datasets: str | Iterable[str] | None = 
         set_threads(check_positive_int(threads, what="--threads"))
     run_grid(cells, out, jobs=jobs, executor=executor, threads_per_job=threads, force=list(_names(force) or ()),
              progress=progress)
+    write_records_file(out)
     records = load_records(out)
-    atomic_write_bytes(Path(out) / "records.csv", records.to_csv(index=False).encode())  # as `tsbench run`
-    records.attrs["skipped"] = skipped + skipped_metrics
+    records.attrs["skipped"] = skipped
     return records
 
 

@@ -80,16 +80,12 @@ def register(sub) -> None:
 
 
 def resolve_selection(args):
-    """(datasets, generators, metrics, skipped) from the grid arguments; ``--all`` leaves out the corruption
-    rows (``tsbench validate-metrics`` runs them; select them with -g)."""
-    from ..registry import generators
-    from ..runner.grid import select_metrics, select_names
+    """(datasets, generators, metrics, skipped) from the grid arguments (see :func:`select_grid`)."""
+    from ..runner.grid import select_grid
 
     include_folders(args)
-    corruptions = frozenset(generators.names(role="corruption")) if args.all_ and not args.generator else frozenset()
-    gens, skipped = select_names(generators, args.generator, all_=args.all_, exclude=corruptions)
-    mets, skipped_metrics = select_metrics(args.metric, args.protocol)
-    return args.dataset or ["sines"], gens, mets, skipped + skipped_metrics
+    gens, mets, skipped = select_grid(args.generator, args.metric, args.protocol, all_=args.all_)
+    return args.dataset or ["sines"], gens, mets, skipped
 
 
 def run(args) -> int:
@@ -112,6 +108,8 @@ def run(args) -> int:
     executor = _executor(args)
     summary = run_grid(cells, args.out, jobs=args.jobs, executor=executor, threads_per_job=args.threads,
                        force=args.force, progress=False if args.no_progress else None)
+    from ..runner.collect import write_records_file
+
     records_file = write_records_file(args.out)
     print(f"{len(cells)} cells: {summary.cached} already done, {summary.trained} trained, "
           f"{len(summary.outcomes) - len(summary.failures)} finished, {len(summary.failures)} failed "
@@ -119,19 +117,6 @@ def run(args) -> int:
     for outcome in summary.failures:
         print(f"  failed: {outcome.label}: {outcome.error}")
     return 1 if summary.failures else 0
-
-
-def write_records_file(out) -> str:
-    """Write ``OUT/records.csv`` (every record of the folder, :data:`tsbench.records.COLUMNS`) atomically;
-    returns its path. Re-written at the end of every run, so it always matches the cells on disk."""
-    from pathlib import Path
-
-    from ..runner import load_records
-    from ..runner.store import atomic_write_bytes
-
-    path = Path(out) / "records.csv"
-    atomic_write_bytes(path, load_records(out).to_csv(index=False).encode())
-    return str(path)
 
 
 def _executor(args):
@@ -144,7 +129,9 @@ def _executor(args):
     if args.executor == "inprocess":
         return InProcessExecutor()
     if args.executor == "dask":
-        from ..runner.dask_executor import executor_from_args
+        from dataclasses import fields
 
-        return executor_from_args(args)
+        from ..runner.dask_executor import DaskExecutor, DaskOptions
+
+        return DaskExecutor.from_options(DaskOptions(**{f.name: getattr(args, f.name) for f in fields(DaskOptions)}))
     return None

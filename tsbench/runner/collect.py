@@ -87,3 +87,15 @@ def _metric_rows(folder: CellFolder, display: str, key: str, base: dict) -> list
         return []
     return [{**base, "metric": display, "metric_name": failure.get("metric_name"), "status": "failed",
              "error": failure.get("error")}]
+
+
+def write_records_file(out: str | Path) -> Path:
+    """Write ``OUT/records.csv`` (every record of the folder, :data:`tsbench.records.COLUMNS`) atomically and
+    return its path; ``tsbench run`` and :func:`tsbench.run` rewrite it at the end of every run, so it always
+    matches the cells on disk."""
+    from .atomic import atomic_write_bytes
+
+    path = Path(out) / "records.csv"
+    atomic_write_bytes(path, load_records(out).to_csv(index=False).encode())
+    return path
+

@@ -30,7 +30,7 @@ from ..errors import InputError
 from ..validation import check_positive_int
 from .cells import CellSpec
 from .execute import CellOutcome, provenance
-from .store import RunStore, atomic_write_json, read_json
+from .store import RunStore
 from .transfer import apply_cell_files, pack_cell, run_cell_detached
 
 try:  # this module is imported only for --executor dask; without the extra, require_distributed explains
@@ -255,16 +255,20 @@ def _task_error(exc, status: str, retries: int) -> str:
 
 
 def record_failure(folder: Path, cell: CellSpec, error: str) -> None:
-    """Record a cell whose task never returned: ``cell.json`` (if missing) then ``failed.json``."""
-    if not (folder / "cell.json").exists():
-        atomic_write_json(folder / "cell.json", {**cell.to_dict(), **provenance(), "device": None,
-                                                 "metric_keys": {m.display: m.key for m in cell.metrics}})
+    """Record a cell whose task never returned: ``cell.json`` (written if missing or unreadable, else its metric
+    list extended) then ``failed.json``, through the cell folder's verified reads and atomic writes."""
+    from .cellfiles import CellFolder
+
+    cell_folder = CellFolder(folder)
+    cell_folder.create()
+    keys = {m.display: m.key for m in cell.metrics}
+    info = cell_folder.read_spec()
+    if info is None:
+        info = {**cell.to_dict(), **provenance(), "device": None, "metric_keys": keys}
     else:  # keep the spec, make sure the new metrics are listed
-        info = read_json(folder / "cell.json")
-        info["metric_keys"] = {**info.get("metric_keys", {}), **{m.display: m.key for m in cell.metrics}}
-        atomic_write_json(folder / "cell.json", info)
-    atomic_write_json(folder / "failed.json", {"status": "failed", "error": error, "traceback": None,
-                                               "time": time.time()})
+        info["metric_keys"] = {**info.get("metric_keys", {}), **keys}
+    cell_folder.write_spec(info)
+    cell_folder.write_failure({"status": "failed", "error": error, "traceback": None, "time": time.time()})
 
 
 # clusters -----------------------------------------------------------------------------------------
@@ -354,11 +358,4 @@ def default_host() -> str:
 
 
 # command line -------------------------------------------------------------------------------------
-def executor_from_args(args) -> DaskExecutor:
-    """A :class:`DaskExecutor` from ``tsbench run``'s parsed arguments: the :class:`DaskOptions` fields read by
-    name from ``args`` (absent ones take their default). Prefer building :class:`DaskOptions` and
-    :meth:`DaskExecutor.from_options`: the runner needs no ``argparse`` namespace."""
-    return DaskExecutor.from_options(DaskOptions(**{f.name: getattr(args, f.name, f.default) for f in fields(DaskOptions)}))
-
-
-__all__ = ["DaskExecutor", "DaskOptions", "executor_from_args", "local_cluster", "slurm_cluster", "require_distributed"]
+__all__ = ["DaskExecutor", "DaskOptions", "local_cluster", "slurm_cluster", "require_distributed"]

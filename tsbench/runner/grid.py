@@ -205,3 +205,19 @@ def select_metrics(patterns: list[str] | None, protocol: str):
         names = [m for m in names if m not in undefined]
         skipped += [(m, f"not defined under --protocol {protocol}") for m in undefined]
     return names, skipped
+
+
+def select_grid(generator_patterns: list[str] | None, metric_patterns: list[str] | None, protocol: str, *,
+                all_: bool = False):
+    """``(generators, metrics, skipped)`` of a grid, as ``tsbench run`` and :func:`tsbench.run` select them:
+    ``all_`` without generator patterns means every available generator except the corruption rows (those
+    belong to ``tsbench validate-metrics``; select them with ``-g``); metrics default to every available one
+    defined under ``protocol``."""
+    from ..registry import generators
+
+    every = all_ and not generator_patterns
+    corruptions = frozenset(generators.names(role="corruption")) if every else frozenset()
+    gens, skipped = select_names(generators, generator_patterns, all_=all_, exclude=corruptions)
+    mets, skipped_metrics = select_metrics(metric_patterns, protocol)
+    return gens, mets, skipped + skipped_metrics
+
