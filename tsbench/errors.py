@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from sklearn.exceptions import NotFittedError  # re-exported: the scikit-learn contract
 
-__all__ = ["TsbenchError", "InputError", "UnknownNameError", "NotFittedError", "CellFailure", "describe"]
+__all__ = ["TsbenchError", "InputError", "UnknownNameError", "NotFittedError", "CellFailure", "describe", "one_line"]
+
+#: what ``str.splitlines`` breaks a line at (a user's name or path may hold any of them)
+_LINE_BREAKS = {ord(c): c.encode("unicode_escape").decode("ascii")
+                for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with every line break escaped (``\\n``, ``\\x1e``…): what the CLI prints is one line."""
+    return str(text).translate(_LINE_BREAKS)
 
 
 def describe(expected: str, got: str, fix: str | None = None) -> str:
@@ -21,6 +30,9 @@ class TsbenchError(Exception):
     """Base class of errors meant for users (printed as one line by the CLI)."""
 
     exit_code = 2
+
+    def __str__(self) -> str:  # one line, whatever a name or path in the message holds
+        return one_line(super().__str__())
 
     def __reduce__(self):
         """Picklable whatever a subclass's ``__init__`` takes, so errors cross process boundaries intact."""
@@ -53,7 +65,7 @@ class UnknownNameError(TsbenchError, KeyError):
                          f" (see `tsbench list {kind}s`)")
 
     def __str__(self) -> str:  # KeyError would quote the message
-        return self.args[0]
+        return one_line(self.args[0])
 
 
 class CellFailure(TsbenchError):

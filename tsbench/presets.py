@@ -28,5 +28,5 @@ def resolve_params(cls: type, preset: str, params: dict[str, Any], *, display: s
     unknown = sorted(set(params) - valid)
     if unknown:
         raise InputError(f"unknown parameter(s) for {display}", expected=f"one of: {', '.join(sorted(valid))}",
-                         got=", ".join(unknown), fix=f"see `tsbench list` or {cls.__name__}'s docstring")
+                         got=", ".join(map(repr, unknown)), fix=f"see `tsbench list` or {cls.__name__}'s docstring")
     return {**getattr(cls, "presets", {}).get(preset, {}), **params}

@@ -94,6 +94,7 @@ def _read_series_csv(path: str, _mtime: int, _size: int) -> tuple[np.ndarray, li
                              fix=f"drop or encode column {column!r} (date/time/timestamp columns are dropped)")
     values = frame.to_numpy(dtype=np.float64)
     _check_finite(values, what, [str(c) for c in frame.columns], line_offset=2)
+    check_range(values, what)
     values.setflags(write=False)
     return values, [str(c) for c in frame.columns]
 
@@ -132,27 +133,44 @@ def read_array(path: str | os.PathLike) -> np.ndarray:
 @functools.lru_cache(maxsize=4)
 def _read_array(path: str, _mtime: int, _size: int) -> np.ndarray:
     what = f"array file {path}"
+    fix = "save it with np.save(path, np.asarray(x, dtype=np.float32)) or np.savez(path, samples=x)"
     try:
         loaded = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise InputError(what, expected="a numeric NumPy array (no pickled objects)", got=str(exc),
-                         fix="save it with np.save(path, np.asarray(x, dtype=np.float32))") from None
-    except OSError as exc:
-        raise InputError(what, expected="a .npy or .npz file", got=f"unreadable file ({exc})",
-                         fix="save it with np.save or np.savez") from None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            keys = list(loaded.keys())
-            key = next((k for k in ("samples", "windows", "series") if k in keys), keys[0] if len(keys) == 1 else None)
-            if key is None:
-                raise InputError(what, expected="an array named 'samples' or 'windows' (or a single array)",
-                                 got=f"arrays {keys}", fix="np.savez(path, samples=x)")
-            loaded = loaded[key]
-    if loaded.dtype == object or not (np.issubdtype(loaded.dtype, np.number) or loaded.dtype == bool):
-        raise InputError(what, expected="a numeric array", got=f"dtype {loaded.dtype}",
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                keys = list(loaded.keys())
+                key = next((k for k in ("samples", "windows", "series") if k in keys),
+                           keys[0] if len(keys) == 1 else None)
+                if key is None:
+                    raise InputError(what, expected="an array named 'samples' or 'windows' (or a single array)",
+                                     got=f"arrays {keys}", fix="np.savez(path, samples=x)")
+                loaded = loaded[key]
+    except InputError:
+        raise
+    except ValueError as exc:  # pickled objects, a malformed header, a truncated array
+        raise InputError(what, expected="a numeric NumPy array (no pickled objects)", got=_one_line(exc),
+                         fix=fix) from None
+    except Exception as exc:  # anything else a broken or foreign file makes np.load raise (EOFError, BadZipFile…)
+        raise InputError(what, expected="a .npy or .npz file", got=f"unreadable file ({type(exc).__name__}: "
+                         f"{_one_line(exc)[:200]})", fix=fix) from None
+    if not isinstance(loaded, np.ndarray):  # an .npz member that is not a .npy array: np.load returns its bytes
+        raise InputError(what, expected="a .npz archive of .npy arrays", got=f"a member that is not an array "
+                         f"({type(loaded).__name__})", fix=fix)
+    if loaded.dtype.kind not in "biuf":  # bool, signed / unsigned integers, floats
+        raise InputError(what, expected="a real numeric array (bool, integer or float)", got=f"dtype {loaded.dtype}",
                          fix="save np.asarray(x, dtype=np.float32)")
     loaded.setflags(write=False)
     return loaded
+
+
+def check_range(values: np.ndarray, what: str, *, axis: tuple[int, ...] | int = 0) -> None:
+    """Finite values whose per-feature range ``max - min`` is finite too (else min–max scaling gives NaN)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = np.ptp(np.asarray(values, dtype=np.float64), axis=axis) if values.size else np.zeros(0)
+    if not np.isfinite(spread).all():
+        raise InputError(what, expected="values whose range (max − min) per feature is a finite float64",
+                         got=f"a range that overflows (values up to {np.abs(values).max():.3g})",
+                         fix="rescale the data (e.g. divide by a power of ten) before benchmarking")
 
 
 def load_windows_file(path: str | os.PathLike, *, what: str = "windows") -> np.ndarray:
@@ -175,7 +193,20 @@ def load_windows_file(path: str | os.PathLike, *, what: str = "windows") -> np.n
                    if arr.ndim == 2 else "save windows shaped (n_windows, seq_len, n_features)")
             raise InputError(label, expected="a 3-D array (n_windows, seq_len, n_features)",
                              got=f"{arr.ndim}-D array of shape {arr.shape}", fix=fix)
-    return check_windows(np.array(arr, dtype=np.float32), what=label)
+    return check_windows(_as_float32(arr, label), what=label)
+
+
+def _as_float32(arr: np.ndarray, what: str) -> np.ndarray:
+    """``arr`` as float32; finite values beyond float32's range are an error (the cast would make them inf)."""
+    arr = np.asarray(arr)
+    if arr.dtype.kind == "f" and arr.size:
+        finite = arr[np.isfinite(arr)]
+        limit = float(np.finfo(np.float32).max)
+        if finite.size and float(np.abs(finite).max()) > limit:
+            raise InputError(what, expected=f"values within float32's range (|x| ≤ {limit:.3g})",
+                             got=f"values up to {float(np.abs(finite).max()):.3g}",
+                             fix="rescale the windows before saving them")
+    return np.array(arr, dtype=np.float32)
 
 
 def _one_line(exc: BaseException) -> str:

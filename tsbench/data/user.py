@@ -24,7 +24,7 @@ import numpy as np
 from ..card import Card
 from ..dataset import Dataset
 from ..errors import InputError
-from .io import file_sha256, read_array, read_series_csv
+from .io import check_range, file_sha256, read_array, read_series_csv
 from .windows import minmax_scale
 
 SUFFIXES = (".csv", ".npy", ".npz")
@@ -77,13 +77,29 @@ class UserFile(Dataset):
                              "(n_windows, seq_len, features)", got=f"a {arr.ndim}-D array of shape {arr.shape}",
                              fix=("add a feature axis with x[:, None]" if arr.ndim == 1 else
                                   "reshape to (n_windows, seq_len, features)"))
+        if 0 in arr.shape:
+            raise InputError(f"dataset file {path}", expected="at least one row (window) and one feature",
+                             got=f"an empty array of shape {arr.shape}", fix="check that the data was saved")
         bad = ~np.isfinite(arr)
         if bad.any():
             first = tuple(int(i) for i in np.argwhere(bad)[0])
             raise InputError(f"dataset file {path}", expected="finite values (no NaN or inf)",
                              got=f"{int(bad.sum())} non-finite value(s), first at index {first}",
                              fix="impute or drop missing values before benchmarking")
+        check_range(arr, f"dataset file {path}", axis=tuple(range(arr.ndim - 1)))
         return arr, []
+
+    def load(self, seed: int, protocol="tsbench"):
+        """The split, as any dataset's; held-out values far outside the training rows' range can scale past
+        float32 (e.g. 1e38 against a training range of 1): an :class:`InputError`, never inf windows."""
+        split = super().load(seed, protocol)
+        for role in ("train", "test", "floor", "floor_reference"):
+            part = getattr(split, role, None)
+            if part is not None and part.size and not np.isfinite(part).all():
+                raise InputError(f"dataset file {self.path}", expected="windows within float32's range after "
+                                 "min–max scaling", got=f"non-finite {role} windows (held-out values far outside "
+                                 "the training rows' range)", fix="rescale the data or remove the outliers")
+        return split
 
     @property
     def is_series(self) -> bool:
