@@ -31,9 +31,10 @@ from torch.nn import functional as F
 
 from tsbench.card import Card
 from tsbench.errors import InputError
+from tsbench.nn.optim import MaskedAdam
 from tsbench.params import NON_NEGATIVE, POSITIVE, PROBABILITY_BELOW_ONE, STRICTLY_POSITIVE
 
-from ._torch import MaskedAdam, TorchGenerator, random_batch
+from ._torch import TorchGenerator, random_batch
 
 
 def _keep_mask(shape, p: float, rng: torch.Generator, device) -> torch.Tensor:

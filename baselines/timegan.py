@@ -1,6 +1,6 @@
 """TimeGAN — Yoon, Jarrett & van der Schaar, "Time-series Generative Adversarial Networks", NeurIPS 2019.
 
-Five networks, each a stack of TF1 ``GRUCell`` layers (:mod:`tsbench.baselines._rnn`) and a dense
+Five networks, each a stack of TF1 ``GRUCell`` layers (:mod:`tsbench.nn.gru`) and a dense
 head, all time-major ``(T, B, ·)`` inside:
 
 * embedder ``E``: X → H (sigmoid, ``hidden_dim``); recovery ``R``: H → X̃ (sigmoid, data dim);
@@ -40,9 +40,10 @@ from tsbench.card import Card
 from tsbench.errors import InputError
 from tsbench.params import NON_NEGATIVE, POSITIVE, STRICTLY_POSITIVE
 from tsbench.memory import retain_freed_memory
+from tsbench.nn.gru import TF1GRU
+from tsbench.nn.optim import MaskedAdam
 
-from ._rnn import TF1GRU
-from ._torch import MaskedAdam, TorchGenerator, random_batch
+from ._torch import TorchGenerator, random_batch
 
 #: the discriminator is updated only when its loss on a fresh batch exceeds this (reference code)
 D_LOSS_THRESHOLD = 0.15

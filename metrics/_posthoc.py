@@ -1,7 +1,7 @@
 """Shared machinery of the post-hoc GRU metrics (discriminative and predictive score).
 
 Data stay in one float32 tensor ``(N, T, D)``; a batch is a ``(R, B)`` matrix of row indices (one column
-set per repeat) gathered into the ensemble layout ``(R, D, T, B)`` of :mod:`._ensemble`.
+set per repeat) gathered into the ensemble layout ``(R, D, T, B)`` of :mod:`tsbench.nn.ensemble`.
 """
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import torch
 
 from tsbench.memory import retain_freed_memory
 from tsbench.metric import Metric
+from tsbench.nn.ensemble import CELLS, EnsembleGRU
+from tsbench.nn.optim import adam
 from tsbench.params import POSITIVE
 from tsbench.seeding import derive_seed
-
-from ._ensemble import CELLS, BatchSampler, EnsembleGRU, adam
 
 EVAL_CHUNK = 2048  # windows per repeat evaluated at once (bounds memory on Energy-sized data)
 
@@ -77,7 +77,7 @@ def evaluate(fn, index: torch.Tensor):
         return torch.cat([fn(index[:, i:i + EVAL_CHUNK]) for i in range(0, index.shape[1], EVAL_CHUNK)], dim=-1)
 
 
-__all__ = ["BatchSampler", "EnsembleGRU", "gather", "repeat_seeds", "repeat_rngs", "train", "evaluate"]
+__all__ = ["PosthocScore", "gather", "repeat_seeds", "repeat_rngs", "train", "evaluate", "torch_threads"]
 
 
 class PosthocScore(Metric):

@@ -3,7 +3,7 @@ NeurIPS 2019; reference code ``metrics/discriminative_metrics.py``).
 
 A post-hoc GRU classifier learns to tell real from synthetic windows; the score is ``|accuracy − 0.5|`` on
 held-out windows (0 = indistinguishable, 0.5 = perfectly separable). All repeats are trained at once as a
-batched ensemble (:mod:`._ensemble`), each with its own initialisation, mini-batches and split.
+batched ensemble (:mod:`tsbench.nn.ensemble`), each with its own initialisation, mini-batches and split.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from tsbench.card import Card
+from tsbench.nn.ensemble import BatchSampler, EnsembleGRU
 from tsbench.protocols import get_protocol
 
-from ._ensemble import BatchSampler, EnsembleGRU
 from ._posthoc import PosthocScore, evaluate, gather, repeat_rngs, repeat_seeds, torch_threads, train
 
 TRAIN_FRACTION = 0.8

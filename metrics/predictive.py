@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from tsbench.card import Card
+from tsbench.nn.ensemble import BatchSampler, EnsembleGRU
 from tsbench.protocols import get_protocol
 
-from ._ensemble import BatchSampler, EnsembleGRU
 from ._posthoc import PosthocScore, evaluate, gather, repeat_rngs, repeat_seeds, torch_threads, train
 
 

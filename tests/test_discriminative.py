@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests._posthoc_ref import gru_states, params_of, sigmoid
+from tests._references import gru_states, params_of, sigmoid
 from tsbench.errors import InputError
-from tsbench.metrics._ensemble import EnsembleGRU
 from tsbench.metrics._posthoc import repeat_rngs, repeat_seeds
 from tsbench.metrics.discriminative import (DiscriminativeScore, accuracy_score, discriminator_hidden,
                                             discriminative_scores, split_indices)
+from tsbench.nn.ensemble import EnsembleGRU
 
 
 def _sines(n, T=12, D=3, seed=0):

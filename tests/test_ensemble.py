@@ -8,11 +8,12 @@ import pytest
 import torch
 from scipy import stats
 
-from tests._posthoc_ref import gru_states, params_of
-from tsbench.metrics._ensemble import EnsembleGRU, adam
+from tests._references import TF1Net, gru_states, params_of, predictive_single
 from tsbench.metrics._posthoc import repeat_seeds
-from tsbench.metrics._single import predictive_single
 from tsbench.metrics.predictive import predictive_scores
+from tsbench.nn.ensemble import EnsembleGRU
+from tsbench.nn.gru import TF1GRULayer
+from tsbench.nn.optim import adam
 
 
 def _double(net):
@@ -38,13 +39,13 @@ def test_forward_matches_bruteforce_loop(cell, R, H):
 @pytest.mark.parametrize("block", [True, False])
 @pytest.mark.parametrize("sequence", [True, False])
 def test_backward_matches_gradcheck(cell, block, sequence, monkeypatch):
-    from tsbench.metrics import _ensemble
+    from tsbench.nn import ensemble
 
-    monkeypatch.setattr(_ensemble, "_BLOCK_DIAGONAL_MAX", 64 if block else 0)  # both hidden-matmul paths
+    monkeypatch.setattr(ensemble, "_BLOCK_DIAGONAL_MAX", 64 if block else 0)  # both hidden-matmul paths
     R, H = 2, 3
     net = _double(EnsembleGRU.init(range(R), 3, H, 1, cell=cell))
     x = torch.rand(R, 3, 4, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    from tsbench.metrics._ensemble import _GRUSequence
+    from tsbench.nn.ensemble import _GRUSequence
 
     params = (net.w_ih, net.b_ih, net.w_hh) + ((net.b_hh,) if cell == "torch" else ())
 
@@ -98,84 +99,34 @@ def test_repeats_train_independently(cell):
         torch.testing.assert_close(a[1:2], b, atol=1e-6, rtol=1e-5)
 
 
-# single-run references -----------------------------------------------------------------------------------
-class TF1Net(torch.nn.Module):
-    """One TensorFlow 1 ``GRUCell`` with a dense head, plain autograd, written from the TF1 definitions
-    independently of the ensemble: ``[r, u] = σ([x, h] W_g + b_g)``, ``c = tanh([x, r ⊙ h] W_c + b_c)``,
-    ``h' = u ⊙ h + (1 − u) ⊙ c``; Glorot-uniform kernels over the concatenated ``[x, h]``, gate bias 1,
-    candidate bias 0, Glorot dense weights with bias 0 (drawn from ``seed``)."""
-
-    def __init__(self, n_in: int, hidden: int, n_out: int, seed: int):
-        super().__init__()
-        g = torch.Generator().manual_seed(seed)
-
-        def glorot(fan_in, fan_out):
-            limit = (6.0 / (fan_in + fan_out)) ** 0.5
-            return torch.nn.Parameter((torch.rand(fan_in, fan_out, generator=g) * 2 - 1) * limit)
-
-        self.gate_kernel = glorot(n_in + hidden, 2 * hidden)
-        self.gate_bias = torch.nn.Parameter(torch.ones(2 * hidden))
-        self.cand_kernel = glorot(n_in + hidden, hidden)
-        self.cand_bias = torch.nn.Parameter(torch.zeros(hidden))
-        self.out_w = glorot(hidden, n_out)
-        self.out_b = torch.nn.Parameter(torch.zeros(n_out))
-
-    @classmethod
-    def from_ensemble(cls, net: EnsembleGRU, r: int) -> "TF1Net":
-        """Repeat ``r`` of a ``tf1`` ensemble as a single network (same parameter values)."""
-        D, H = net.w_ih.shape[1], net.w_hh.shape[1]
-        single = cls(D, H, net.w_out.shape[2], seed=0)
-        with torch.no_grad():
-            single.gate_kernel.copy_(torch.cat([net.w_ih[r, :, :2 * H], net.w_hh[r, :, :2 * H]]))
-            single.cand_kernel.copy_(torch.cat([net.w_ih[r, :, 2 * H:], net.w_hh[r, :, 2 * H:]]))
-            single.gate_bias.copy_(net.b_ih[r, :2 * H])
-            single.cand_bias.copy_(net.b_ih[r, 2 * H:])
-            single.out_w.copy_(net.w_out[r])
-            single.out_b.copy_(net.b_out[r])
-        return single
-
-    def states(self, x: torch.Tensor) -> torch.Tensor:
-        """``x (B, T, D)`` → hidden states ``(B, T, H)``."""
-        h = x.new_zeros(x.shape[0], self.cand_bias.shape[0])
-        out = []
-        for t in range(x.shape[1]):
-            r, u = torch.sigmoid(torch.cat([x[:, t], h], 1) @ self.gate_kernel + self.gate_bias).chunk(2, 1)
-            c = torch.tanh(torch.cat([x[:, t], r * h], 1) @ self.cand_kernel + self.cand_bias)
-            h = u * h + (1 - u) * c
-            out.append(h)
-        return torch.stack(out, 1)
-
-    def head(self, h: torch.Tensor) -> torch.Tensor:
-        return h @ self.out_w + self.out_b
+# the two TF1 kernels ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("R,H", [(2, 3), (3, 24)])  # the ensemble's block-diagonal and batched-matmul paths
+def test_the_two_tf1_kernels_compute_the_same_cell(R, H):
+    """TimeGAN's time-major kernel (:class:`TF1GRULayer`) and the ensemble's batch-last one give the same hidden
+    states and the same gradients for the same parameters: one cell, two layouts."""
+    D, T, B = 4, 7, 5
+    net = _double(EnsembleGRU.init(range(R), D, H, 1, cell="tf1"))
+    x = torch.rand(R, D, T, B, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    grad = torch.randn(R, H, T, B, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    states = net.hidden_states(x)
+    d_ih, d_b, d_hh = torch.autograd.grad(states, (net.w_ih, net.b_ih, net.w_hh), grad)
+    for r in range(R):
+        layer = TF1GRULayer(D, H).double()
+        with torch.no_grad():  # the [x, h] kernels: w_ih's rows over w_hh's
+            layer.gate_kernel.copy_(torch.cat([net.w_ih[r, :, :2 * H], net.w_hh[r, :, :2 * H]]))
+            layer.candidate_kernel.copy_(torch.cat([net.w_ih[r, :, 2 * H:], net.w_hh[r, :, 2 * H:]]))
+            layer.gate_bias.copy_(net.b_ih[r, :2 * H])
+            layer.candidate_bias.copy_(net.b_ih[r, 2 * H:])
+        out = layer(x[r].permute(1, 2, 0))  # (T, B, D) → (T, B, H)
+        torch.testing.assert_close(out, states[r].permute(1, 2, 0), atol=1e-12, rtol=0)
+        gk, gb, ck, cb = torch.autograd.grad(out, (layer.gate_kernel, layer.gate_bias, layer.candidate_kernel,
+                                                   layer.candidate_bias), grad[r].permute(1, 2, 0))
+        torch.testing.assert_close(torch.cat([gk[:D], ck[:D]], 1), d_ih[r], atol=1e-11, rtol=0)
+        torch.testing.assert_close(torch.cat([gk[D:], ck[D:]], 1), d_hh[r], atol=1e-11, rtol=0)
+        torch.testing.assert_close(torch.cat([gb, cb]), d_b[r], atol=1e-11, rtol=0)
 
 
-def _tf1_predictive_single(real, synthetic, *, seed, iterations, hidden, batch_size=128, net=None,
-                           batch_rng=None) -> float:
-    """One ``timegan2019`` predictive score with :class:`TF1Net` (as ``predictive_single`` with nn.GRU);
-    ``net`` and ``batch_rng`` replace the network and batch generator drawn from ``seed``."""
-    rng = np.random.default_rng(seed) if batch_rng is None else batch_rng
-    D = real.shape[2]
-    net = TF1Net(D - 1, hidden, 1, seed) if net is None else net
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
-    syn = torch.from_numpy(synthetic)
-
-    def predict(x):
-        return torch.sigmoid(net.head(net.states(x[:, :-1, :D - 1])))
-
-    for _ in range(iterations):
-        x = syn[rng.choice(len(syn), min(batch_size, len(syn)), replace=False)]
-        loss = (predict(x) - x[:, 1:, D - 1:]).abs().mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    with torch.no_grad():
-        x = torch.from_numpy(real)
-        return float((predict(x) - x[:, 1:, D - 1:]).abs().mean(dim=(1, 2)).mean())
-
-
-SINGLE = {"torch": predictive_single, "tf1": _tf1_predictive_single}
-
-
+# single-run references (tests/_references.py) ------------------------------------------------------------------
 def _sines(n: int, T: int, D: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     freq, phase = rng.uniform(0, 0.5, (n, 1, D)), rng.uniform(0, 2, (n, 1, D))
@@ -190,8 +141,8 @@ def test_tf1_single_reference_follows_ensemble_repeat_exactly():
     seed, R, kw = 5, 3, dict(iterations=30, hidden=3, batch_size=16)
     ensemble = predictive_scores(data, data, seed=seed, repeats=R, protocol="timegan2019", cell="tf1", **kw)
     init = EnsembleGRU.init(repeat_seeds(seed, "ps-init", R), 2, kw["hidden"], 1, cell="tf1")
-    single = [_tf1_predictive_single(data, data, seed=None, net=TF1Net.from_ensemble(init, r),
-                                     batch_rng=np.random.default_rng(repeat_seeds(seed, "ps-batch", R)[r]), **kw)
+    single = [predictive_single(data, data, seed=None, cell="tf1", net=TF1Net.from_ensemble(init, r),
+                                batch_rng=np.random.default_rng(repeat_seeds(seed, "ps-batch", R)[r]), **kw)
               for r in range(R)]
     np.testing.assert_allclose(ensemble, single, atol=1e-4)
 
@@ -206,7 +157,7 @@ def test_ensemble_repeats_distributed_like_single_runs(cell):
     data = _sines(256, 8, 3)
     kw = dict(iterations=40, hidden=2, batch_size=32)
     with torch.random.fork_rng(devices=[]):
-        single = np.array([SINGLE[cell](data, data, seed=1000 + s, **kw) for s in range(40)])
+        single = np.array([predictive_single(data, data, seed=1000 + s, cell=cell, **kw) for s in range(40)])
     ensemble = predictive_scores(data, data, seed=5, repeats=200, protocol="timegan2019", cell=cell, **kw)
     assert len(np.unique(ensemble)) == len(ensemble)  # repeats differ from each other
     se = np.sqrt(single.var(ddof=1) / len(single) + ensemble.var(ddof=1) / len(ensemble))

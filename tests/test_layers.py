@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
               "tsbench.seeding", "tsbench.validation", "tsbench.card", "tsbench.memory", "tsbench.records",
               "tsbench.registry", "tsbench.builtins", "tsbench.contract", "tsbench.plugin_files", "tsbench.params")),
     ("data", ("tsbench.dataset", "tsbench.data", "tsbench.data.*")),
+    ("nn", ("tsbench.nn", "tsbench.nn.*")),
     ("models", ("tsbench.generator", "tsbench.metric", "tsbench.baselines", "tsbench.baselines.*",
                 "tsbench.metrics", "tsbench.metrics.*")),
     ("evaluation", ("tsbench.evaluation",)),
@@ -249,6 +250,8 @@ def test_layers_are_respected(graph):
 
 @pytest.mark.parametrize("module, forbidden", [
     ("tsbench.data*", ("tsbench.runner*", "tsbench.commands*", "tsbench.report*", "tsbench.cli", "tsbench.api")),
+    ("tsbench.nn*", ("tsbench.baselines*", "tsbench.metrics*", "tsbench.generator", "tsbench.metric", "tsbench.data*",
+                     "tsbench.runner*", "tsbench.commands*", "tsbench.report*", "tsbench.cli", "tsbench.api")),
     ("tsbench.baselines*", ("tsbench.runner*", "tsbench.commands*", "tsbench.cli", "tsbench.api")),
     ("tsbench.metrics*", ("tsbench.runner*", "tsbench.commands*", "tsbench.cli", "tsbench.api")),
     ("tsbench.evaluation", ("tsbench.runner*", "tsbench.commands*", "tsbench.cli")),

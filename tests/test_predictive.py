@@ -6,10 +6,10 @@ import re
 import numpy as np
 import pytest
 
-from tests._posthoc_ref import gru_states, params_of, sigmoid
-from tsbench.metrics._ensemble import EnsembleGRU
+from tests._references import gru_states, params_of, sigmoid
 from tsbench.metrics._posthoc import repeat_seeds
 from tsbench.metrics.predictive import PredictiveScore, predictive_scores, predictor_hidden, task_features
+from tsbench.nn.ensemble import EnsembleGRU
 
 
 def _sines(n, T=10, D=3, seed=0):

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from tsbench.baselines._rnn import TF1GRU, _TF1GRUSequence, reference_gru
-from tsbench.baselines._torch import MaskedAdam
+from tests._references import reference_gru
 from tsbench.baselines.timegan import TimeGAN, Trainer, bce, discriminator_loss, moment_losses, supervised_loss
 from tsbench.data.sines import sine_windows
 from tsbench.errors import InputError
 from tsbench.metrics.mmd import MMD
+from tsbench.nn.gru import TF1GRU, _TF1GRUSequence
+from tsbench.nn.optim import MaskedAdam
 
 
 def sines(n: int, seq_len: int = 24, dim: int = 3, seed: int = 0) -> np.ndarray:
