@@ -1,5 +1,5 @@
 """Re-measure the cases behind the `tsbench` protocol choices quoted in docs/protocols.md (needs
-../shared/data, or TSBENCH_SHARED_DATA, for Energy).
+../shared/data, or TSBENCH_SHARED_DATA, for Energy). Imports only the installed tsbench (never the tests).
 
     python scripts/measure_protocol_cases.py ds   # Sines, real vs the Gaussian null, 2 vs 16 GRU units
     python scripts/measure_protocol_cases.py ps   # Energy, trained on real vs on the Gaussian null
@@ -22,16 +22,35 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from tests.test_fidelity import timegan_windows  # noqa: E402  (the reference loader)
-from tsbench.metrics.discriminative import DiscriminativeScore, discriminator_hidden  # noqa: E402
-from tsbench.metrics.predictive import PredictiveScore  # noqa: E402
-from tsbench.registry import generators  # noqa: E402
+from tsbench.metrics.discriminative import DiscriminativeScore, discriminator_hidden
+from tsbench.metrics.predictive import PredictiveScore
+from tsbench.registry import generators
 
+ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "results" / "measurements" / "protocol_cases.json"
 #: the code a case's figures depend on: a change there (uncommitted at run time) is listed in the output
-SOURCES = ("metrics", "tsbench", "baselines", "scripts/measure_protocol_cases.py", "tests/test_fidelity.py")
+SOURCES = ("metrics", "tsbench", "baselines", "scripts/measure_protocol_cases.py")
+#: the reference CSVs of the real datasets, in :func:`shared_data`
+FILES = {"stocks": "stock_data.csv", "energy": "energy_data.csv"}
+
+
+def shared_data() -> Path:
+    """The folder of the reference CSVs: ``$TSBENCH_SHARED_DATA``, else ``../shared/data`` next to the repository."""
+    return Path(os.environ.get("TSBENCH_SHARED_DATA") or ROOT.parent / "shared" / "data")
+
+
+def timegan_windows(name: str, data: Path | None = None, seq_len: int = 24) -> np.ndarray:
+    """The reference loader (also used by tests/test_fidelity.py): Sines generated (10000 × 24 × 5); CSVs (in
+    ``data``, default :func:`shared_data`) reversed, min–max (+1e-7), windows of 24 (``len − 24`` of them),
+    shuffled."""
+    rng = np.random.default_rng(0)
+    if name == "sines":
+        freq, phase = rng.uniform(0, 0.1, (10000, 1, 5)), rng.uniform(0, 0.1, (10000, 1, 5))
+        return ((np.sin(freq * np.arange(seq_len)[None, :, None] + phase) + 1) / 2).astype(np.float32)
+    raw = np.loadtxt(Path(data or shared_data()) / FILES[name], delimiter=",", skiprows=1)[::-1]
+    raw = (raw - raw.min(0)) / (raw.max(0) - raw.min(0) + 1e-7)
+    windows = np.stack([raw[i:i + seq_len] for i in range(len(raw) - seq_len)])
+    return windows[rng.permutation(len(windows))].astype(np.float32)
 
 
 def _git(*args: str) -> str:

@@ -8,35 +8,20 @@ the real data under ../shared/data or $TSBENCH_SHARED_DATA: skipped without it, 
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from scripts.measure_protocol_cases import FILES, timegan_windows  # the reference loader
 from tsbench.metrics.discriminative import DiscriminativeScore
 from tsbench.metrics.predictive import PredictiveScore
 
 PUBLISHED_PS = {"sines": 0.094, "stocks": 0.036, "energy": 0.250}
-FILES = {"stocks": "stock_data.csv", "energy": "energy_data.csv"}
 
 
 @pytest.fixture
 def windows(require_shared_data):
     """``windows(name)``: :func:`timegan_windows` with the shared data folder (required for Stocks, Energy)."""
     return lambda name: timegan_windows(name, require_shared_data(FILES[name]) if name in FILES else None)
-
-
-def timegan_windows(name: str, data: Path | None, seq_len: int = 24) -> np.ndarray:
-    """The reference loader: Sines generated (10000 × 24 × 5); CSVs (in ``data``) reversed, min–max (+1e-7),
-    windows of 24 (``len − 24`` of them), shuffled."""
-    rng = np.random.default_rng(0)
-    if name == "sines":
-        freq, phase = rng.uniform(0, 0.1, (10000, 1, 5)), rng.uniform(0, 0.1, (10000, 1, 5))
-        return ((np.sin(freq * np.arange(seq_len)[None, :, None] + phase) + 1) / 2).astype(np.float32)
-    raw = np.loadtxt(data / FILES[name], delimiter=",", skiprows=1)[::-1]
-    raw = (raw - raw.min(0)) / (raw.max(0) - raw.min(0) + 1e-7)
-    windows = np.stack([raw[i:i + seq_len] for i in range(len(raw) - seq_len)])
-    return windows[rng.permutation(len(windows))].astype(np.float32)
 
 
 @pytest.mark.slow

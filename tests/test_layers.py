@@ -276,6 +276,35 @@ def test_the_sensitivity_study_is_imported_only_by_its_command(graph):
     assert importers <= {"tsbench.commands.validate_metrics"}, importers
 
 
+def test_hand_written_kernels_are_written_once_in_tsbench_nn(graph):
+    """Hand-written forward/backward passes (``torch.autograd.Function``) live in :mod:`tsbench.nn`, which both
+    the generators and the metrics use: none is written inside a generator or metric module."""
+    kernels = [f"{name}.{node.name}" for name, tree in graph.trees.items() for node in ast.walk(tree)
+               if isinstance(node, ast.ClassDef)
+               and any(ast.unparse(base).split(".")[-1] == "Function" for base in node.bases)]
+    assert kernels and all(k.startswith("tsbench.nn.") for k in kernels), kernels
+    for user in ("tsbench.baselines.*", "tsbench.metrics.*"):
+        assert any(fnmatch.fnmatchcase(s, user) and any(t.startswith("tsbench.nn.") for t in targets)
+                   for s, targets in graph.edges.items()), f"{user} no longer uses tsbench.nn"
+
+
+def test_neither_the_packages_nor_the_scripts_import_the_tests(graph):
+    """The test tree is not installed: no module of the packages and no script under scripts/ imports from it
+    (test-only references live in tests/, shared code in the packages)."""
+    scripts = sorted((Path(__file__).resolve().parents[1] / "scripts").glob("*.py"))
+    bad = []
+    for name, tree in [*graph.trees.items(), *((p.name, ast.parse(p.read_text(encoding="utf-8"))) for p in scripts)]:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                targets = [node.module or ""]
+            else:
+                continue
+            bad += [f"{name} line {node.lineno}: {t}" for t in targets if t == "tests" or t.startswith("tests.")]
+    assert scripts and not bad, bad
+
+
 def test_the_architecture_doc_shows_every_layer():
     text = (Path(__file__).resolve().parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
     diagram = text.split("```")[1]
