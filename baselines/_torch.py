@@ -6,7 +6,8 @@ A :class:`TorchGenerator` subclass implements
 * ``_train(X, rng, callback)`` — the training loop on ``X`` (a float32 tensor on ``self.device_``),
   drawing all randomness from ``rng`` (a seeded ``torch.Generator`` on that device) and calling
   ``self.log(step, **losses)`` every ``log_every`` steps (that is where non-finite losses are caught,
-  so the inner loop never syncs with the host);
+  so the inner loop never syncs with the host); written as ``for step in self.training_steps(total, rng,
+  **stateful)`` it resumes from mid-fit checkpoints (:class:`tsbench.generator.TrainingCheckpoint`);
 * ``_generate(n, rng) -> Tensor`` — ``n`` windows in [0, 1], shape ``(n, seq_len, n_features)``.
 
 Checkpoints hold ``state_dict`` s only and are loaded with ``torch.load(..., weights_only=True)``.
@@ -81,6 +82,37 @@ class TorchGenerator(Generator):
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    # resumable training loops ---------------------------------------------------------------------
+    def training_steps(self, total: int, rng: torch.Generator, **stateful):
+        """Steps ``1..total`` of a resumable loop: ``for step in self.training_steps(total, rng, opt=opt): …``.
+
+        Resumes after the last step a mid-fit checkpoint saved and, after each completed step but the last,
+        saves one when due. Saved: the networks, ``rng`` and ``stateful`` — every other object the rest of the
+        loop depends on (optimizers, schedulers, tensors updated in place); the loop derives all else from ``step``.
+        """
+        self._loop = (rng, stateful)
+        try:
+            for step in range(self.resume_fit() + 1, total + 1):
+                yield step
+                if step < total:
+                    self.checkpoint_fit(step)
+        finally:
+            self._loop = None
+
+    def _training_state(self) -> dict:
+        rng, stateful = self._loop
+        return {"nets": self.nets_.state_dict(), "rng": rng.get_state(),
+                "loop": {key: _state_of(obj) for key, obj in stateful.items()}}
+
+    def _restore_training_state(self, state: dict) -> None:
+        rng, stateful = self._loop
+        if set(state["loop"]) != set(stateful):
+            raise KeyError(f"saved loop state {sorted(state['loop'])}, expected {sorted(stateful)}")
+        self.nets_.load_state_dict(state["nets"])
+        rng.set_state(state["rng"])
+        for key, obj in stateful.items():
+            _load_state(obj, state["loop"][key])
+
     # checkpoints ----------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         self._check_fitted()
@@ -118,6 +150,39 @@ def _fork_rng_from(generator: torch.Generator):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
+
+
+def _state_of(obj):
+    """A loop object's state: a tensor itself, an optimizer's or scheduler's ``state_dict()``, or — for a plain
+    optimizer without one — its tensor attributes other than the parameters (e.g. moments and step count)."""
+    if isinstance(obj, torch.Tensor):
+        return obj
+    if hasattr(obj, "state_dict"):
+        return obj.state_dict()
+    return {key: value for key, value in vars(obj).items() if _tensors(value)
+            and not (isinstance(value, list) and any(isinstance(v, nn.Parameter) for v in value))}
+
+
+def _tensors(value) -> bool:
+    return isinstance(value, torch.Tensor) or (isinstance(value, list) and bool(value)
+                                               and all(isinstance(v, torch.Tensor) for v in value))
+
+
+@torch.no_grad()
+def _load_state(obj, state) -> None:
+    """Put :func:`_state_of`'s ``state`` back into ``obj`` (tensors copied in place: references stay valid)."""
+    if isinstance(obj, torch.Tensor):
+        obj.copy_(state)
+    elif hasattr(obj, "load_state_dict"):
+        obj.load_state_dict(state)
+    else:
+        if set(state) != set(_state_of(obj)):
+            raise KeyError(f"saved state of {type(obj).__name__} has {sorted(state)}, expected {sorted(_state_of(obj))}")
+        for key, value in state.items():
+            current = getattr(obj, key)
+            for target, saved in zip(*((current, value) if isinstance(current, list) else ([current], [value])),
+                                     strict=True):
+                target.copy_(saved)
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:

@@ -271,32 +271,28 @@ class CRNNGAN(TorchGenerator):
         batch = int(self.batch_size)
         per_epoch = math.ceil(X.shape[0] / batch)
         epochs = int(self.pretrain_epochs)
-        total = epochs * per_epoch + int(self.iterations)
-        step = 0
-        for epoch in range(epochs):  # maximum-likelihood pretraining, growing prefixes
-            length = max(1, math.ceil(self.seq_len_ * (epoch + 1) / epochs))
-            for _ in range(per_epoch):
-                step += 1
+        pretrain = epochs * per_epoch
+        total = pretrain + int(self.iterations)
+        frozen = torch.zeros(2, device=self.device_)  # freeze counts since the last log
+        for step in self.training_steps(total, rng, opt_g=opt_g, opt_d=opt_d, frozen=frozen):
+            if step <= pretrain:  # maximum-likelihood pretraining, growing prefixes
+                length = max(1, math.ceil(self.seq_len_ * ((step - 1) // per_epoch + 1) / epochs))
                 mse = self.pretrain_step(X[:, :length], rng, opt_g)
-                if step % self.log_every == 0 or step == epochs * per_epoch:
+                if step % self.log_every == 0 or step == pretrain:
                     losses = {"pretrain_mse": float(mse), "prefix_len": float(length)}
                     self.log(step, **losses)
                     callback(step, total, losses)
-        frozen = torch.zeros(2, device=self.device_)
-        since_log = 0
-        for _ in range(int(self.iterations)):
-            step += 1
-            since_log += 1
+                continue
             loss_d, loss_g, freeze = self.train_step(X, rng, opt_g, opt_d)
             frozen += freeze
             if step % self.log_every == 0 or step == total:
+                since_log = step - max(pretrain, (step - 1) // self.log_every * self.log_every)
                 fractions = (frozen / since_log).tolist()
                 losses = {"d_loss": float(loss_d), "g_loss": float(loss_g),
                           "d_frozen": fractions[0], "g_frozen": fractions[1]}
                 self.log(step, **losses)
                 callback(step, total, losses)
                 frozen.zero_()
-                since_log = 0
 
     def _penalised_grads(self, module: nn.Module, loss: torch.Tensor, *, retain: bool) -> list[torch.Tensor]:
         """Gradients of ``loss + l2·Σw²`` w.r.t. ``module``'s parameters only, clipped to a global norm of

@@ -119,7 +119,8 @@ class GAN(TorchGenerator):
         total = int(self.iterations)
         schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 - i / max(total, 1))
                      for opt in (opt_g, opt_d)] if self.lr_decay else []
-        for step in range(1, total + 1):
+        stateful = {"opt_g": opt_g, "opt_d": opt_d, **{f"schedule_{i}": s for i, s in enumerate(schedules)}}
+        for step in self.training_steps(total, rng, **stateful):
             loss_d, loss_g = self.train_step(flat, rng, opt_g, opt_d)
             for schedule in schedules:
                 schedule.step()

@@ -222,7 +222,8 @@ class NRGAN(TorchGenerator):
         total = int(self.iterations)
         schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 - i / max(total, 1))
                      for opt in (opt_g, opt_d)] if self.lr_decay else []
-        for step in range(1, total + 1):
+        stateful = {"opt_g": opt_g, "opt_d": opt_d, **{f"schedule_{i}": s for i, s in enumerate(schedules)}}
+        for step in self.training_steps(total, rng, **stateful):  # the set-up above is redone from the seed
             real = random_batch(real_spectra, int(self.batch_size), rng)
             if noisy_source is None:
                 inputs = torch.randn(real.shape, generator=rng, device=real.device)

@@ -232,13 +232,14 @@ class TimeGAN(TorchGenerator):
         trainer = Trainer(self, X, rng)
         n_iter = int(self.iterations)
         total = 3 * n_iter
-        for phase, step in enumerate((trainer.embedding_step, trainer.supervised_step, trainer.joint_step)):
-            for it in range(n_iter):
-                losses = step()
-                if it == 0 or (it + 1) % self.log_every == 0 or it + 1 == n_iter:  # the only host syncs
-                    values = {k: float(v) for k, v in losses.items()}
-                    self.log(phase * n_iter + it + 1, phase=phase + 1, **values)
-                    callback(phase * n_iter + it + 1, total, values)
+        phases = (trainer.embedding_step, trainer.supervised_step, trainer.joint_step)
+        for step in self.training_steps(total, rng, **trainer.optimizers()):
+            phase, it = divmod(step - 1, n_iter)
+            losses = phases[phase]()
+            if it == 0 or (it + 1) % self.log_every == 0 or it + 1 == n_iter:  # the only host syncs
+                values = {k: float(v) for k, v in losses.items()}
+                self.log(step, phase=phase + 1, **values)
+                callback(step, total, values)
 
     # generation ------------------------------------------------------------------------------------
     def _generate(self, n: int, rng: torch.Generator) -> torch.Tensor:
@@ -279,6 +280,10 @@ class Trainer:
         self.opt_e0, self.opt_gs = MaskedAdam(self.er, lr), MaskedAdam(self.S.parameters(), lr)
         self.opt_g, self.opt_e, self.opt_d = MaskedAdam(self.gs, lr), MaskedAdam(self.er, lr), MaskedAdam(
             self.D.parameters(), lr)
+
+    def optimizers(self) -> dict:
+        """The solvers' Adam states by name (what a mid-fit checkpoint saves besides networks and RNG)."""
+        return {"e0": self.opt_e0, "gs": self.opt_gs, "g": self.opt_g, "e": self.opt_e, "d": self.opt_d}
 
     def batch(self) -> torch.Tensor:
         """A random batch, time-major (T, B, F)."""

@@ -10,6 +10,14 @@ Contract (checked by :mod:`tsbench.testing` for every built-in and third-party g
 * ``sample(n, *, seed)`` → float32 ``(n, seq_len, n_features)``, finite; the same seed gives the same
   samples on CPU; sampling does not change the model's state. ``NotFittedError`` before ``fit``.
 * ``save(path)`` / ``load(path)``: a checkpoint from which ``sample`` gives identical output.
+* Mid-fit checkpoints (optional): ``fit(..., checkpoint=TrainingCheckpoint(path))`` saves the training state
+  when due and, when the file holds the state of an interrupted fit of the same model, data and seed, resumes
+  from it; the final model and ``history_`` are identical to an uninterrupted fit's on CPU. A generator
+  supports this (:meth:`Generator.resumable`) when it implements ``_training_state()`` (everything the rest of
+  the fit depends on: parameters, optimizer and scheduler states, every RNG it draws from, loop state) and
+  ``_restore_training_state(state)``, and its ``_fit`` calls ``self.resume_fit()`` once its training objects
+  exist (→ the last completed step, 0 for a fresh start) and ``self.checkpoint_fit(step)`` after each
+  completed step. Any other generator ignores ``checkpoint``: an interrupted fit restarts.
 
 Subclasses implement ``_fit(X, seed, callback)`` and ``_sample(n, seed)`` (or override ``fit``/``sample``);
 one lacking either fails when instantiated, naming it. ``_state``/``_set_state`` or ``save``/``load`` are
@@ -26,8 +34,15 @@ overridden when the fitted state is not plain NumPy arrays.
 """
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import os
+import tempfile
+import time
+import warnings
 from pathlib import Path
-from typing import Callable, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -46,6 +61,71 @@ RUNTIME_PARAMS = frozenset({"device", "amp", "num_threads", "threads", "block_si
 ROLES = ("model", "calibration", "corruption")
 
 _HOOKS = (("fit", "_fit"), ("sample", "_sample"))
+
+#: by default a resumable fit saves its training state at least once a minute of training
+CHECKPOINT_SECONDS = 60.0
+#: version of the saved training-state layout (a mismatch restarts the fit)
+_CHECKPOINT_FORMAT = 1
+
+
+class TrainingCheckpoint:
+    """Where a fit saves its training state, and when: a runtime setting, never part of a cell's identity.
+
+    A save is due after every ``every``-th step and once ``seconds`` of training have passed since the last
+    save (``None`` turns a trigger off). ``save_file(path, writer)`` writes atomically (``writer(tmp)``, fsync,
+    rename; default :func:`atomic_save`). The file is ``torch.save`` output read back weights-only (NumPy arrays
+    in a state travel as ``.npy`` bytes). After a fit, ``resumed_step`` is the step it resumed after (0: none)
+    and ``saves`` the number of saves it made.
+    """
+
+    def __init__(self, path: str | Path, *, every: int | None = None, seconds: float | None = CHECKPOINT_SECONDS,
+                 save_file: Callable[[Path, Callable[[str], Any]], None] | None = None):
+        self.path = Path(path)
+        self.every, self.seconds = every, seconds
+        self.save_file = save_file or atomic_save
+        self.resumed_step = 0
+        self.saves = 0
+        self._last = time.monotonic()
+
+    def __repr__(self) -> str:
+        return f"TrainingCheckpoint({str(self.path)!r}, every={self.every}, seconds={self.seconds})"
+
+    def start(self) -> None:
+        """Start the clock of the ``seconds`` trigger (called when a fit starts)."""
+        self._last = time.monotonic()
+
+    def due(self, step: int) -> bool:
+        if self.every and step % int(self.every) == 0:
+            return True
+        return self.seconds is not None and time.monotonic() - self._last >= float(self.seconds)
+
+    def write(self, state: dict) -> None:
+        import torch
+
+        payload = _encode(state)
+        self.save_file(self.path, lambda tmp: torch.save(payload, tmp))
+        self._last = time.monotonic()
+        self.saves += 1
+
+    def read(self) -> dict | None:
+        """The saved state; ``None`` when there is no file or it cannot be read (warned: the fit starts over)."""
+        if not self.path.exists():
+            return None
+        import torch
+
+        try:
+            return _decode(torch.load(self.path, map_location="cpu", weights_only=True))
+        except Exception as exc:  # an unreadable checkpoint only costs the training it saved
+            warnings.warn(f"unreadable training checkpoint {self.path} ({type(exc).__name__}: {exc}); the fit "
+                          "starts over", RuntimeWarning, stacklevel=2)
+            return None
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+class _StaleCheckpoint(Exception):
+    """The saved state could not be restored: the fit starts over from a fresh instance state."""
 
 
 class Generator(BaseEstimator):
@@ -84,11 +164,14 @@ class Generator(BaseEstimator):
         check_complete(cls, Generator, _HOOKS)
 
     # public API -----------------------------------------------------------------------------------
-    def fit(self, X, *, seed: int, callback: ProgressCallback | None = None, X_test=None) -> "Generator":
+    def fit(self, X, *, seed: int, callback: ProgressCallback | None = None, X_test=None,
+            checkpoint: TrainingCheckpoint | None = None) -> "Generator":
         """Fit on windows ``X`` (n, seq_len, n_features) in [0, 1] with an explicit ``seed``.
 
         ``X_test`` (the split's floor windows) is passed on only to generators with ``needs_held_out``; the
         runner gives it to built-in calibration and corruption rows only (``real``, ``noise``, …).
+        ``checkpoint``: save the training state there when due and resume from it (used only when
+        :meth:`resumable`; the file is left in place: the caller removes it once the model is saved).
         """
         X = check_windows(X, what=f"{type(self).__name__}.fit X")
         extra = {}
@@ -96,8 +179,28 @@ class Generator(BaseEstimator):
             extra["X_test"] = None if X_test is None else check_windows(X_test, what=f"{type(self).__name__}.fit X_test")
         self.n_features_in_ = int(X.shape[2])
         self.seq_len_ = int(X.shape[1])
-        self.history_: list[dict] = []
-        self._fit(X.copy(), seed=int(seed), callback=callback or _no_progress, **extra)
+        session = None
+        if checkpoint is not None:
+            checkpoint.resumed_step, checkpoint.saves = 0, 0
+            if self.resumable():
+                arrays = [X] + [a for a in extra.values() if a is not None]
+                session = {"checkpoint": checkpoint, "fingerprint": _fit_fingerprint(self, int(seed), arrays),
+                           "resume": True}
+        for _ in range(2):  # a second time only when a saved state could not be restored
+            self.history_: list[dict] = []
+            self._fit_session = session
+            if checkpoint is not None:
+                checkpoint.start()
+            try:
+                self._fit(X.copy(), seed=int(seed), callback=callback or _no_progress, **extra)
+                break
+            except _StaleCheckpoint as exc:
+                warnings.warn(f"training checkpoint {checkpoint.path} could not be restored ({exc}); the fit "
+                              "starts over", RuntimeWarning, stacklevel=2)
+                session = {**session, "resume": False}
+                checkpoint.resumed_step = 0
+            finally:
+                self._fit_session = None
         self.is_fitted_ = True
         return self
 
@@ -120,6 +223,53 @@ class Generator(BaseEstimator):
                 raise CellFailure(f"{self.name or type(self).__name__}: non-finite loss {key}={value} at step "
                                   f"{step}; lower the learning rate or check the input scaling")
         self.history_.append({"step": step, **{k: float(v) for k, v in losses.items()}})
+
+    # mid-fit checkpoints (see the module docstring) -----------------------------------------------
+    @classmethod
+    def resumable(cls) -> bool:
+        """Whether ``fit`` saves and resumes mid-fit checkpoints: the class implements both training-state hooks."""
+        return (cls._training_state is not Generator._training_state
+                and cls._restore_training_state is not Generator._restore_training_state)
+
+    def resume_fit(self) -> int:
+        """Called by ``_fit`` once its training objects exist: restores the state an interrupted fit of the same
+        model, data and seed saved (``_restore_training_state``, ``history_``) and returns its last completed
+        step; 0 (nothing restored) without a checkpoint or a matching saved state."""
+        session = getattr(self, "_fit_session", None)
+        if session is None or not session["resume"]:
+            return 0
+        checkpoint = session["checkpoint"]
+        saved = checkpoint.read()
+        if saved is None:
+            return 0
+        if saved.get("format") != _CHECKPOINT_FORMAT or saved.get("fingerprint") != session["fingerprint"]:
+            warnings.warn(f"training checkpoint {checkpoint.path} belongs to another fit (model, data, seed or "
+                          "format differ); the fit starts over", RuntimeWarning, stacklevel=2)
+            return 0
+        try:
+            self._restore_training_state(saved["state"])
+        except Exception as exc:  # partly restored: only a fresh start is safe
+            raise _StaleCheckpoint(f"{type(exc).__name__}: {exc}") from exc
+        self.history_ = list(saved["history"])
+        checkpoint.resumed_step = int(saved["step"])
+        return int(saved["step"])
+
+    def checkpoint_fit(self, step: int) -> None:
+        """Called by ``_fit`` after training step ``step`` is complete: saves the training state when due."""
+        session = getattr(self, "_fit_session", None)
+        if session is not None and session["checkpoint"].due(step):
+            session["checkpoint"].write({"format": _CHECKPOINT_FORMAT, "fingerprint": session["fingerprint"],
+                                         "step": int(step), "history": self.history_,
+                                         "state": self._training_state()})
+
+    def _training_state(self) -> dict:
+        """Everything the rest of the fit depends on, after a completed step (tensors, arrays, numbers, strings,
+        lists, tuples and dicts of them); only while ``_fit`` runs. Implement with :meth:`_restore_training_state`."""
+        raise NotImplementedError(f"{type(self).__name__} does not save its training state")
+
+    def _restore_training_state(self, state: dict) -> None:
+        """Put ``state`` (from :meth:`_training_state`) back into the training objects ``_fit`` just built."""
+        raise NotImplementedError(f"{type(self).__name__} does not restore a training state")
 
     # checkpoints ----------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
@@ -165,9 +315,63 @@ def _no_progress(step: int, total: int, losses: dict) -> None:
     return None
 
 
+def atomic_save(path: Path, writer: Callable[[str], Any]) -> None:
+    """``writer(tmp)`` writes a temporary file next to ``path``, which is flushed to disk and renamed to it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        writer(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _fit_fingerprint(generator: "Generator", seed: int, arrays: list[np.ndarray]) -> str:
+    """What a saved training state belongs to: class, version, identity parameters, seed and the data."""
+    cls = type(generator)
+    params = {k: repr(v) for k, v in identity_params(generator.get_params(deep=False)).items()}
+    digest = hashlib.sha256(json.dumps({"class": f"{cls.__module__}:{cls.__qualname__}", "version": cls.version,
+                                        "params": params, "seed": seed}, sort_keys=True).encode())
+    for array in arrays:
+        digest.update(repr((array.shape, array.dtype.str)).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def _encode(obj):
+    """A state made loadable weights-only: NumPy arrays → ``{"__ndarray__": .npy bytes}``, scalars → Python."""
+    if isinstance(obj, np.ndarray):
+        buffer = io.BytesIO()
+        np.save(buffer, obj, allow_pickle=False)
+        return {"__ndarray__": buffer.getvalue()}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if type(obj) is dict:
+        return {k: _encode(v) for k, v in obj.items()}
+    if type(obj) in (list, tuple):
+        return type(obj)(_encode(v) for v in obj)
+    return obj
+
+
+def _decode(obj):
+    if type(obj) is dict:
+        if set(obj) == {"__ndarray__"}:
+            return np.load(io.BytesIO(obj["__ndarray__"]), allow_pickle=False)
+        return {k: _decode(v) for k, v in obj.items()}
+    if type(obj) in (list, tuple):
+        return type(obj)(_decode(v) for v in obj)
+    return obj
+
+
 def identity_params(params: dict) -> dict:
     """Parameters that define what a generator or metric computes (runtime-only ones dropped)."""
     return {k: v for k, v in params.items() if k not in RUNTIME_PARAMS}
 
 
-__all__ = ["Generator", "NotFittedError", "InputError", "ProgressCallback", "ROLES", "identity_params"]
+__all__ = ["Generator", "NotFittedError", "InputError", "ProgressCallback", "ROLES", "TrainingCheckpoint",
+           "CHECKPOINT_SECONDS", "identity_params"]

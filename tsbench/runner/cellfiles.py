@@ -6,6 +6,7 @@ Layout of ``cells/<cell_id>/`` (nothing else spells these names)::
     model.ckpt                 generator checkpoint (state_dict / npz)
     losses.csv                 loss curves logged during fit (when the generator logs any)
     samples.npy                synthetic windows, float32 (n, seq_len, n_features)
+    fit.ckpt                   mid-fit training state of an unfinished fit (removed once the cell is trained)
     trained.json               marker: fit + sample finished (written last of the training step)
     failed.json                the last failure (removed when the cell later succeeds)
     metrics/<key>.json         one finished metric result (values per repeat, timing)
@@ -59,6 +60,7 @@ class CellFolder:
 
     SPEC, TRAINED, FAILED = "cell.json", "trained.json", "failed.json"
     MODEL, LOSSES, SAMPLES = "model.ckpt", "losses.csv", "samples.npy"
+    FIT_STATE = "fit.ckpt"
     METRICS, ARTEFACTS = "metrics", "artefacts"
     #: written by a run but never read back by one (a worker's copy of the folder may lack them)
     NOT_READ = (MODEL, LOSSES, ARTEFACTS + "/")
@@ -186,6 +188,17 @@ class CellFolder:
         """``writer(tmp_path)`` writes the checkpoint; returns its name for :meth:`mark_trained`."""
         atomic_save(self.path / self.MODEL, writer)
         return self.MODEL
+
+    def fit_checkpoint(self, **when):
+        """The mid-fit checkpoint ``fit.ckpt``: a :class:`tsbench.generator.TrainingCheckpoint` (``when``: its
+        ``every`` / ``seconds``) written with the folder's atomic writer."""
+        from ..generator import TrainingCheckpoint
+
+        return TrainingCheckpoint(self.path / self.FIT_STATE, save_file=atomic_save, **when)
+
+    def clear_fit_checkpoint(self) -> None:
+        """Remove ``fit.ckpt`` (once the cell is trained, or under ``--force``)."""
+        remove(self.path / self.FIT_STATE)
 
     def write_losses(self, csv: bytes) -> str:
         atomic_write_bytes(self.path / self.LOSSES, csv)

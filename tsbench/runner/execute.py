@@ -25,6 +25,32 @@ from .cells import CellSpec, MetricSpec
 from .store import RunStore
 
 
+#: how often a resumable fit saves ``fit.ckpt``: runtime settings, never part of a cell's identity
+CHECKPOINT_STEPS_ENV, CHECKPOINT_SECONDS_ENV = "TSBENCH_CHECKPOINT_STEPS", "TSBENCH_CHECKPOINT_SECONDS"
+
+
+def checkpoint_timing() -> dict:
+    """``{"every": steps, "seconds": seconds}`` of the mid-fit checkpoints, from ``$TSBENCH_CHECKPOINT_STEPS``
+    (default: no step trigger) and ``$TSBENCH_CHECKPOINT_SECONDS`` (default 60 s of training); ``0`` or ``off``
+    turns a trigger off."""
+    from ..errors import InputError
+    from ..generator import CHECKPOINT_SECONDS
+
+    timing = {}
+    for key, env, default, kind in (("every", CHECKPOINT_STEPS_ENV, None, int),
+                                    ("seconds", CHECKPOINT_SECONDS_ENV, CHECKPOINT_SECONDS, float)):
+        text = os.environ.get(env, "").strip().lower()
+        try:
+            value = default if not text else None if text == "off" else kind(text)
+        except ValueError:
+            raise InputError(env, expected="a non-negative number or 'off'", got=repr(text),
+                             fix=f"unset it or set e.g. {env}={60 if kind is float else 100}") from None
+        if value is not None and value < 0:
+            raise InputError(env, expected="a non-negative number or 'off'", got=repr(text), fix=f"unset {env}")
+        timing[key] = value or None
+    return timing
+
+
 class CellTimeout(TsbenchError):
     """A cell ran past its ``--timeout``."""
 
@@ -107,6 +133,7 @@ def run_cell(cell: CellSpec, out: str, *, force: bool = False, progress=None,
         folder.create()
         if force:  # un-mark the cell and its metrics; files are rewritten as they are recomputed
             folder.unmark()
+            folder.clear_fit_checkpoint()  # and train from the start
         info = {**cell.to_dict(), **provenance(), "device": _device_label(cell.device)}
         previous = {} if force else folder.read_spec("it is written again") or {
             "metric_keys": folder.metric_keys_on_disk()}
@@ -185,8 +212,10 @@ def _train_and_sample(cell: CellSpec, split, folder: CellFolder, progress):
     name, _ = parse_display_name(cell.generator)
     generator = generators.get(name)(**cell.generator_params)
     from_floor = uses_floor(name)
+    checkpoint = folder.fit_checkpoint(**checkpoint_timing())  # resumed when an interrupted fit left one
     start = time.perf_counter()
-    generator.fit(split.train, seed=cell.fit_seed, callback=progress, X_test=split.floor if from_floor else None)
+    generator.fit(split.train, seed=cell.fit_seed, callback=progress, X_test=split.floor if from_floor else None,
+                  checkpoint=checkpoint)
     fit_s = time.perf_counter() - start
     written = [folder.save_model(generator.save)]
     if generator.history_:
@@ -202,8 +231,10 @@ def _train_and_sample(cell: CellSpec, split, folder: CellFolder, progress):
     written.append(folder.write_samples(samples))
     real_train, real_test = split.scoring_windows(from_floor)
     timings = {"fit_s": fit_s, "sample_s": sample_s, "n_train": len(real_train), "n_test": len(real_test),
-               "n_samples": n, "seq_len": split.seq_len, "n_features": split.n_features, "split": split.policy}
+               "n_samples": n, "seq_len": split.seq_len, "n_features": split.n_features, "split": split.policy,
+               "resumed_after_step": checkpoint.resumed_step}
     folder.mark_trained(timings, written)  # the trained marker comes last
+    folder.clear_fit_checkpoint()
     return samples
 
 

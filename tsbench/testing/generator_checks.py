@@ -35,12 +35,15 @@ def _data(ctx: Context, n_features: int | None = None):
     return X.copy(), X_test.copy()  # copies: a component that mutates its input cannot affect other checks
 
 
-def _fit(ctx: Context, estimator, X, X_test, *, seed: int = FIT_SEED, callback=None, return_instance=True):
+def _fit(ctx: Context, estimator, X, X_test, *, seed: int = FIT_SEED, callback=None, return_instance=True,
+         checkpoint=None):
     """Fit ``estimator``; returns the instance itself (only :func:`check_fit` looks at fit's return value,
     so one violation does not cascade into every check)."""
     kwargs = {"X_test": X_test} if getattr(ctx.cls, "needs_held_out", False) else {}
     if callback is not None:
         kwargs["callback"] = callback
+    if checkpoint is not None:
+        kwargs["checkpoint"] = checkpoint
     returned = estimator.fit(X, seed=seed, **kwargs)
     return estimator if return_instance else returned
 
@@ -392,6 +395,66 @@ def check_checkpoint(ctx: Context) -> None:
             fail(f"samples after a save/load round trip differ (seed {seed}); save every learned array")
 
 
+class _Interrupted(Exception):
+    """Raised inside ``fit`` by :func:`check_resume` to stop it mid-training."""
+
+
+def check_resume(ctx: Context) -> str:
+    """For a generator that declares mid-fit checkpoints (``Generator.resumable()``): a fit with a
+    ``TrainingCheckpoint`` (every 2 steps) interrupted at its first progress report past half of the steps
+    after a save (or, without one, right after its second save), then resumed by a fresh instance from the file,
+    gives samples and ``history_`` identical to an uninterrupted fit's (CPU). Other generators pass: an
+    interrupted fit restarts."""
+    from ..generator import TrainingCheckpoint
+
+    if not ctx.cls.resumable():
+        return "not resumable (an interrupted fit restarts)"
+    reference = _fitted(ctx)
+    X, X_test = _data(ctx)
+    with tempfile.TemporaryDirectory(prefix="tsbench-check-") as tmp:
+        checkpoint = TrainingCheckpoint(Path(tmp) / "fit.ckpt", every=2, seconds=None)
+
+        def interrupt(step, total, losses):
+            if checkpoint.saves and step >= total // 2:
+                raise _Interrupted
+
+        try:
+            _fit(ctx, ctx.make(), X, X_test, callback=interrupt, checkpoint=checkpoint)
+        except _Interrupted:
+            pass
+        else:  # no progress report after a save: stop right after the second save instead
+            checkpoint.clear()
+            save = checkpoint.save_file
+
+            def save_then_stop(path, writer):
+                save(path, writer)
+                if checkpoint.saves >= 1:
+                    raise _Interrupted
+
+            checkpoint.save_file = save_then_stop
+            try:
+                _fit(ctx, ctx.make(), X, X_test, checkpoint=checkpoint)
+            except _Interrupted:
+                pass
+            checkpoint.save_file = save
+        if not checkpoint.path.exists():
+            fail("resumable() but fit with a TrainingCheckpoint(every=2) saved nothing; call self.checkpoint_fit(step) "
+                 "after each training step")
+        resumed = _fit(ctx, ctx.make(), X, X_test, checkpoint=checkpoint)
+    if not checkpoint.resumed_step:
+        fail("a fit given the checkpoint of an interrupted fit did not resume from it; call self.resume_fit() in "
+             "_fit once the training objects exist and start after the step it returns")
+    for seed in (0, 5):
+        if not _same(reference.sample(9, seed=seed), resumed.sample(9, seed=seed)):
+            fail(f"samples after an interrupted and resumed fit differ from an uninterrupted fit's (seed {seed}, "
+                 f"resumed after step {checkpoint.resumed_step}); save every state the rest of the fit depends "
+                 "on (parameters, optimizer state, RNG states, loop counters) in _training_state")
+    if [sorted(r.items()) for r in reference.history_] != [sorted(r.items()) for r in resumed.history_]:
+        fail(f"history_ after a resumed fit differs from an uninterrupted fit's (resumed after step "
+             f"{checkpoint.resumed_step})")
+    return f"resumed after step {checkpoint.resumed_step}: identical samples and history"
+
+
 def check_smoke_cell(ctx: Context) -> str:
     """End to end: fit → sample as many windows as the training set (float32 ``(n, seq_len, n_features)``,
     finite, in [0, 1]) → a metric gives finite values."""
@@ -440,6 +503,7 @@ GENERATOR_CHECKS = {
     "check_sample_stateless": check_sample_stateless,
     "check_n_features": check_n_features,
     "check_checkpoint": check_checkpoint,
+    "check_resume": check_resume,
     "check_smoke_cell": check_smoke_cell,
 }
 
