@@ -105,9 +105,49 @@ def fetch(name: str, data_dir: str | os.PathLike | None = None) -> Path:
     return _download(name, source, folder)
 
 
+#: seconds a process waits for another one's download of the same file before giving up
+#: (``$TSBENCH_DOWNLOAD_WAIT`` overrides it)
+DOWNLOAD_WAIT = 900.0
+#: seconds without any byte from the server before a download counts as failed
+NETWORK_TIMEOUT = 60.0
+_BLOCK = 1 << 16
+
+
+class _Interrupted(Exception):
+    """The server closed the connection before sending the announced number of bytes."""
+
+    def __init__(self, received: int, total: int):
+        super().__init__(f"download interrupted after {received} of {total} bytes")
+
+
+class _Mismatch(Exception):
+    """The downloaded bytes have another sha256 than the pinned one."""
+
+
+def _download_wait() -> float:
+    text = os.environ.get("TSBENCH_DOWNLOAD_WAIT")
+    try:
+        wait = float(text) if text else DOWNLOAD_WAIT
+    except ValueError:
+        raise InputError("TSBENCH_DOWNLOAD_WAIT", expected="a number of seconds", got=repr(text),
+                         fix="unset it or set e.g. TSBENCH_DOWNLOAD_WAIT=900") from None
+    return wait if wait > 0 else DOWNLOAD_WAIT
+
+
+def _temporary_names(folder: Path, filename: str) -> list[Path]:
+    """This file's download temporaries (``.<filename>.<random>.part``) in ``folder``."""
+    return sorted(folder.glob(f".{filename}.*.part"))
+
+
 def _download(name: str, source: Source, folder: Path) -> Path:
-    import pooch
-    from filelock import FileLock
+    """Download ``source`` into ``folder`` under a lock (one process downloads, the others wait and reuse it).
+
+    Bytes go to a temporary file in the same folder, are hashed as they arrive, and are renamed to the final
+    name only once complete (the announced length) and verified (sha256): an interrupted download, a killed
+    process or a corrupt transfer never leaves a file under the final name, and a file there that does not
+    verify is replaced. Temporaries left by a killed process are removed by the next download of that file.
+    """
+    from filelock import FileLock, Timeout
 
     where = (f"put {source.filename} (sha256 {source.sha256[:12]}…) in a folder and set TSBENCH_DATA_DIR to it "
              f"(or pass --data-dir), or run `tsbench data prepare` where the internet is reachable")
@@ -116,28 +156,92 @@ def _download(name: str, source: Source, folder: Path) -> Path:
     except OSError as exc:
         raise DataUnavailableError(f"{name} data cache", expected="a writable cache folder",
                                    got=f"{folder} ({exc.strerror})", fix="set TSBENCH_CACHE to a writable folder")
+    wait = _download_wait()
+    lock = FileLock(str(folder / f".{source.filename}.lock"), timeout=wait)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise DataUnavailableError(f"{name} data file {source.filename}", expected="the download lock within "
+                                   f"{wait:g} s", got=f"another process has been downloading it into {folder} "
+                                   "longer than that", fix="wait for that download and run again (set "
+                                   "TSBENCH_DOWNLOAD_WAIT to wait longer)") from None
+    except OSError as exc:
+        raise DataUnavailableError(f"{name} data cache", expected="a writable cache folder",
+                                   got=f"{folder} ({exc.strerror})", fix="set TSBENCH_CACHE to a writable folder")
     errors = []
-    with FileLock(str(folder / f".{source.filename}.lock")):  # parallel workers download once
+    try:
         target = folder / source.filename
-        if target.is_file() and file_sha256(target) == source.sha256:
+        if target.is_file() and file_sha256(target) == source.sha256:  # another process just downloaded it
             return target
+        for stale in _temporary_names(folder, source.filename):  # no one else downloads it: we hold the lock
+            stale.unlink(missing_ok=True)
         for url in source_urls(name):
             try:
-                path = pooch.retrieve(url, known_hash=f"sha256:{source.sha256}", fname=source.filename,
-                                      path=folder, progressbar=False,
-                                      downloader=pooch.HTTPDownloader(progressbar=False, timeout=60))
-                return Path(path)
-            except ValueError as exc:  # pooch: the downloaded file's hash does not match (file discarded)
-                if "hash" not in str(exc).lower():  # e.g. an unsupported URL scheme: try the next URL
-                    errors.append(f"{url}: {exc}")
-                    continue
+                return _download_url(url, target, source.sha256)
+            except _Mismatch:
                 raise ChecksumError(f"{name} data downloaded from {url}", expected=f"sha256 {source.sha256}",
                                     got="a file with a different sha256 (discarded, not used)",
                                     fix=f"the source changed or the download was corrupted; {where}") from None
             except Exception as exc:  # network errors of any kind: try the next URL
-                errors.append(f"{url}: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}")
+                text = str(exc).splitlines()[0][:160] if str(exc) else ""
+                errors.append(f"{url}: {text}" if isinstance(exc, _Interrupted) else
+                              f"{url}: {type(exc).__name__}: {text}")
+    finally:
+        lock.release()
     raise DataUnavailableError(f"{name} data file {source.filename}", expected="a local copy or a download",
                                got="download failed (" + "; ".join(errors) + ")", fix=where)
+
+
+def _download_url(url: str, target: Path, sha256: str) -> Path:
+    """``url`` into ``target`` through a temporary file, atomically, once complete and verified."""
+    import hashlib
+    import http.client
+    import tempfile
+    import urllib.request
+
+    from .. import __version__
+
+    request = urllib.request.Request(url, headers={"User-Agent": f"tsbench/{__version__}"})
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        digest, received = hashlib.sha256(), 0
+        with os.fdopen(handle, "wb") as out, \
+                urllib.request.urlopen(request, timeout=NETWORK_TIMEOUT, context=_tls_context(url)) as response:
+            length = (response.headers.get("Content-Length") or "").strip()
+            total = int(length) if length.isdigit() else None
+            while True:
+                try:
+                    block = response.read(_BLOCK)
+                except http.client.IncompleteRead as exc:
+                    raise _Interrupted(received + len(exc.partial), total or 0) from None
+                if not block:
+                    break
+                out.write(block)
+                digest.update(block)
+                received += len(block)
+            if total is not None and received != total:
+                raise _Interrupted(received, total)
+            if digest.hexdigest() != sha256:
+                raise _Mismatch(digest.hexdigest())
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+        return target
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def _tls_context(url: str):
+    """Certificates from certifi when it is installed (as requests does), else the system's; None for http."""
+    if not url.lower().startswith("https:"):
+        return None
+    import ssl
+
+    try:
+        import certifi
+    except ImportError:  # pragma: no cover - certifi comes with requests (a pooch dependency)
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 class _FileDataset(Dataset):
