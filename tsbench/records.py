@@ -2,7 +2,7 @@
 
 Columns (all present in every record; ``None`` where not applicable):
 
-identity   cell_id, dataset, generator, generator_name, seed, preset, protocol, split
+identity   cell_id, dataset, generator, generator_name, role, seed, preset, protocol, split
 metric     metric, metric_name, metric_version, output, higher_is_better, repeat, value
 outcome    status ('done' | 'failed' | 'timeout'), error
 timings    fit_s, sample_s, metric_s (seconds; metric_s is per metric, shared by its repeats)
@@ -11,6 +11,9 @@ provenance tsbench_version, torch_version, numpy_version, python_version, git_sh
 compute    device_type ('cpu' | 'cuda' | 'mps'), precision ('float32' | 'amp' | 'float32-tf32'); part of the
            cell identity, so tables can refuse to mix them (``None`` in records written before they existed)
 
+``role`` is what the generator row is — ``'model'``, ``'calibration'`` or ``'corruption'``, its class's declared
+``role`` (:data:`tsbench.generator.ROLES`) — and decides which rows the report ranks (``None`` in records written
+before it existed: the report then falls back to :data:`tsbench.report.aggregate.CALIBRATION`).
 ``dataset`` and ``generator`` are display names (``timegan[hidden_dim=48]``); ``protocol`` is
 ``name@version`` (e.g. ``tsbench@2``); ``metric`` is the metric's display name, suffixed ``.output`` for
 outputs other than ``value``. A failed cell contributes one row with ``metric = None``, status and error.
@@ -19,7 +22,7 @@ Tables (:mod:`tsbench.report`) are pure functions of these records.
 from __future__ import annotations
 
 COLUMNS = [
-    "cell_id", "dataset", "generator", "generator_name", "seed", "preset", "protocol", "split",
+    "cell_id", "dataset", "generator", "generator_name", "role", "seed", "preset", "protocol", "split",
     "metric", "metric_name", "metric_version", "output", "higher_is_better", "repeat", "value",
     "status", "error",
     "fit_s", "sample_s", "metric_s",

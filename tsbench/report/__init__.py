@@ -9,7 +9,7 @@
 """
 from __future__ import annotations
 
-from .aggregate import CALIBRATION, aggregate, per_seed
+from .aggregate import CALIBRATION, aggregate, generator_roles, per_seed
 from .cost import cost_frame
 from .export import cells, read_csv, to_csv
 from .hardware import select_hardware
@@ -24,7 +24,7 @@ from .results import RESULT_FILES, render_results, write_results
 from .summary import null_claims, to_summary
 from .table import build_tables
 
-__all__ = ["CALIBRATION", "aggregate", "per_seed", "build_tables", "rank_results", "to_markdown", "to_latex",
-           "to_csv", "read_csv", "cells", "to_html", "to_summary", "null_claims", "null_verdicts",
+__all__ = ["CALIBRATION", "aggregate", "generator_roles", "per_seed", "build_tables", "rank_results", "to_markdown",
+           "to_latex", "to_csv", "read_csv", "cells", "to_html", "to_summary", "null_claims", "null_verdicts",
            "select_hardware", "RESULT_FILES", "render_results", "write_results", "cost_frame", "leaderboard",
            "to_json", "PUBLISHED"]

@@ -12,6 +12,12 @@ different ``device_type``/``precision`` unless ``mix_devices=True`` (:mod:`tsben
 pools protocols (``protocol`` is the full ``name@version`` tag) or presets either, as both are in ``KEY``.
 These functions never modify ``records``.
 
+What a row is comes from the records too: the ``role`` column (``'model'``, ``'calibration'``, ``'corruption'``,
+the generator class's declared role) says which rows are models — ranked, marked, compared with the null — and
+which are calibration or corruption rows, shown below the models in a block of their own
+(:func:`generator_roles`). Records written before the column existed fall back to the built-in names of
+:data:`CALIBRATION`.
+
 >>> from tsbench.report.aggregate import aggregate  # doctest: +SKIP
 >>> aggregate(records)[["dataset", "generator", "metric", "mean", "std", "n"]]  # doctest: +SKIP
 """
@@ -23,8 +29,12 @@ import pandas as pd
 from ..errors import InputError
 from .hardware import check_cells
 
-#: the calibration rows: shown below the models, never ranked or emphasised
+#: the roles a generator row can have (:data:`tsbench.generator.ROLES`); only ``"model"`` rows are ranked
+ROLES = ("model", "calibration", "corruption")
+#: the built-in non-model rows, in their display order (calibration, then corruption): how records without a
+#: ``role`` (written before it was recorded) are told apart — never consulted for a row whose role is recorded
 CALIBRATION = ("real", "gaussian", "shuffle_time", "shuffle_channels", "copy_train", "noise", "mode_collapse")
+_LEGACY_ROLES = {name: ("calibration" if name in ("real", "gaussian") else "corruption") for name in CALIBRATION}
 #: one table group (tables never mix protocols or presets)
 GROUP = ["protocol", "preset"]
 #: one aggregated cell
@@ -47,8 +57,44 @@ def check_records(records: pd.DataFrame) -> None:
                          fix="pass records written by `tsbench run` (see tsbench.records.COLUMNS)")
 
 
-def is_calibration(generator_name: str) -> bool:
-    return str(generator_name) in CALIBRATION
+def role_of(generator_name, role=None) -> str:
+    """A row's role: ``role`` when it is a recorded one (:data:`ROLES`); else, for records without it, the
+    built-in name list :data:`CALIBRATION` decides from the registry name (``"model"`` for any other name)."""
+    if isinstance(role, str) and role in ROLES:
+        return role
+    return _LEGACY_ROLES.get(str(generator_name), "model")
+
+
+def is_calibration(generator_name, role=None) -> bool:
+    """Whether the row is a calibration or corruption row (not a model), by :func:`role_of`."""
+    return role_of(generator_name, role) != "model"
+
+
+def generator_roles(records: pd.DataFrame) -> dict[str, str]:
+    """``generator display name → role`` for every generator of ``records`` (in order of appearance): the first
+    recorded ``role`` of its rows, else :func:`role_of` its registry name (records without the column, or rows
+    written before it)."""
+    recorded_roles = records["role"] if "role" in records.columns else [None] * len(records)
+    recorded: dict[str, str] = {}
+    fallback: dict[str, str] = {}
+    for generator, name, role in zip(records["generator"], records["generator_name"], recorded_roles):
+        if not isinstance(generator, str):
+            continue
+        if isinstance(role, str) and role in ROLES:
+            recorded.setdefault(generator, role)
+        fallback.setdefault(generator, role_of(name if isinstance(name, str) else generator))
+    return {g: recorded.get(g, role) for g, role in fallback.items()}
+
+
+def row_order(generators, roles: dict[str, str], names: dict[str, str]) -> list[str]:
+    """``generators`` with the models first (in the given order), then the calibration rows, then the
+    corruption rows, the built-in ones among them in :data:`CALIBRATION`'s order (others after them)."""
+    def rank(g):
+        role, name = roles.get(g, "model"), str(names.get(g, g))
+        builtin = role != "model" and name in CALIBRATION
+        return ROLES.index(role), CALIBRATION.index(name) if builtin else len(CALIBRATION)
+
+    return sorted(generators, key=rank)  # stable: ties keep their order
 
 
 def _done(records: pd.DataFrame) -> pd.DataFrame:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .aggregate import KEY, check_records, is_calibration
+from .aggregate import KEY, check_records, generator_roles
 from .cost import cost_frame
 from .export import cells
 from .hardware import kinds
@@ -136,13 +136,14 @@ def leaderboard(records: pd.DataFrame, *, alpha: float = ALPHA, mix_devices: boo
         for row in t.rows:
             for col, cell in zip(t.columns, row.cells):
                 mark[(t.protocol, t.preset, col.dataset, row.generator, col.metric)] = cell.mark
+    roles = generator_roles(records)
     results = []
     for r in table_cells.to_dict("records"):
         key = tuple(r[k] for k in KEY)
         results.append({
             **{k: str(r[k]) for k in KEY[:3]}, "metric": str(r["metric"]), "generator": str(r["generator"]),
             "generator_name": _clean(r["generator_name"]),
-            "calibration": is_calibration(r["generator_name"] if _clean(r["generator_name"]) else r["generator"]),
+            "calibration": roles.get(str(r["generator"]), "model") != "model",
             "direction": _direction(r["higher_is_better"]), "mean": _clean(r["mean"]), "std": _clean(r["std"]),
             "n": int(r["n"]), "n_failed": int(r["n_failed"]), "note": _clean(r["note"]),
             "vs_null": _clean(r["vs_null"]), "mark": mark.get(key)})
@@ -151,7 +152,7 @@ def leaderboard(records: pd.DataFrame, *, alpha: float = ALPHA, mix_devices: boo
         name = _clean(r["generator_name"])
         cost.append({"protocol": str(r["protocol"]), "preset": str(r["preset"]), "dataset": str(r["dataset"]),
                      "generator": str(r["generator"]), "generator_name": name,
-                     "calibration": is_calibration(name if name else r["generator"]),
+                     "calibration": roles.get(str(r["generator"]), "model") != "model",
                      "n_seeds": int(r["n_seeds"]), "n_parameters": _clean(r["n_parameters"]),
                      "fit_s": _clean(r["fit_s"]), "sample_s_per_1000": _clean(r["sample_s_per_1000"]),
                      "peak_memory_mb": _clean(r["peak_memory_mb"]), "device": _clean(r["device"])})

@@ -1,7 +1,8 @@
 """The gaussian null: each model cell's verdict against the ``gaussian`` calibration row of its column.
 
 The null of a ``(protocol, preset)`` group is the generator named ``gaussian`` (its display name, or else the
-first display name whose registry name is ``gaussian``). A model cell (dataset, generator, metric) is compared
+first display name whose registry name is ``gaussian``) that is not a model row by the records' ``role`` (the
+built-in calibration row). A model cell (dataset, generator, metric) is compared
 with the null's cell of the same dataset and metric by :func:`tsbench.report.stats.versus_null` over per-seed
 values: ``'better'``, ``'worse'``, ``'not_separated'``, or ``None`` when there is no test (calibration row, no
 direction, fewer than 2 seeds on a side, or no null). Tables, the CSV and the generated summary all read
@@ -11,16 +12,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .aggregate import GROUP, KEY, is_calibration, metric_directions, per_seed
+from .aggregate import GROUP, KEY, generator_roles, metric_directions, per_seed
 from .stats import ALPHA, versus_null
 
 #: the registry name of the null row
 NULL = "gaussian"
 
 
-def null_generator(generators, names: dict) -> str | None:
-    """The null's display name among ``generators`` (``names``: display → registry name), or ``None``."""
-    generators = list(generators)
+def null_generator(generators, names: dict, roles: dict | None = None) -> str | None:
+    """The null's display name among ``generators`` (``names``: display → registry name; ``roles``: display →
+    role, :func:`~tsbench.report.aggregate.generator_roles`: a model row is never the null), or ``None``."""
+    generators = [g for g in generators if (roles or {}).get(g) != "model"]
     if NULL in generators:
         return NULL
     return next((g for g in generators if names.get(g, g) == NULL), None)
@@ -33,14 +35,15 @@ def null_verdicts(records: pd.DataFrame, *, alpha: float = ALPHA, mix_devices: b
     seeds = per_seed(records, mix_devices=mix_devices) if seeds is None else seeds
     directions = metric_directions(records)
     names = dict(zip(records["generator"], records["generator_name"]))
+    roles = generator_roles(records)
     values = {key: grp["value"].to_numpy(float) for key, grp in seeds.groupby(KEY, sort=False)}
     rows = []
     for group, block in seeds.groupby(GROUP, sort=False):
-        null = null_generator(dict.fromkeys(block["generator"]), names)
+        null = null_generator(dict.fromkeys(block["generator"]), names, roles)
         for key in dict.fromkeys(map(tuple, block[KEY].itertuples(index=False))):
             *_, dataset, generator, metric = key
             verdict = None
-            if null is not None and not is_calibration(names.get(generator, generator)):
+            if null is not None and roles.get(generator, "model") == "model":
                 verdict = versus_null(values[key], values.get((*group, dataset, null, metric)),
                                       directions.get(metric), alpha)
             rows.append((*key, null, verdict))

@@ -1,6 +1,7 @@
 """Average ranks per generator and the Friedman + Nemenyi test, per ``(protocol, preset)`` group.
 
-The models are compared; calibration rows are left out unless ``include_calibration=True`` (they are
+The models are compared; calibration and corruption rows (by the records' ``role``:
+:func:`tsbench.report.aggregate.generator_roles`) are left out unless ``include_calibration=True`` (they are
 reference points, not contenders). See :mod:`tsbench.report.stats` for the statistics.
 """
 from __future__ import annotations
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .aggregate import GROUP, aggregate, check_records, is_calibration
+from .aggregate import GROUP, aggregate, check_records, generator_roles
 from .stats import ALPHA, RankTest, friedman_nemenyi, rank_matrix
 
 
@@ -34,10 +35,11 @@ def rank_results(records: pd.DataFrame, *, include_calibration: bool = False,
     check_records(records)
     agg = aggregate(records, mix_devices=mix_devices)
     agg = agg[agg["higher_is_better"].notna()]
+    roles = generator_roles(records)
     out = []
     for (protocol, preset), group in agg.groupby(GROUP, sort=False):
         if not include_calibration:
-            group = group[~group["generator_name"].map(is_calibration)]
+            group = group[group["generator"].map(lambda g: roles.get(g, "model") == "model")]
         gens = list(dict.fromkeys(group["generator"]))
         full = set(_best_subset(group[group["mean"].notna()], gens))
         kept = [g for g in gens if g in full]

@@ -1,7 +1,8 @@
 """Claims generated from the records (``tsbench table --format summary``): which model beats the gaussian null
 on which metric, and the grid's wall time — so no claim about a run is written by hand.
 
-For every ``(protocol, preset)`` group, dataset and model row (calibration rows make no claims), the
+For every ``(protocol, preset)`` group, dataset and model row (calibration and corruption rows, by the records'
+``role``, make no claims), the
 directional headline metrics (the table's ↑/↓ columns) are split by the verdicts of
 :func:`tsbench.report.null.null_verdicts` — the same one-sided Welch t-tests over seeds at ``alpha`` that
 decide the tables' marks and † flags, so the summary and the tables never disagree — into *better*, *worse*,
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .aggregate import GROUP, KEY, appearance, check_records, is_calibration, metric_directions, per_seed
+from .aggregate import GROUP, KEY, appearance, check_records, generator_roles, metric_directions, per_seed
 from .null import NULL, null_verdicts
 from .stats import ALPHA
 from .table import headline_metrics
@@ -49,7 +50,7 @@ def null_claims(records: pd.DataFrame, *, alpha: float = ALPHA, mix_devices: boo
     seeds = per_seed(records, mix_devices=mix_devices)
     verdicts = null_verdicts(records, alpha=alpha, seeds=seeds)
     verdict = {tuple(k): v for *k, v in verdicts[KEY + ["vs_null"]].itertuples(index=False)}
-    names = dict(zip(records["generator"], records["generator_name"]))
+    roles = generator_roles(records)
     directions = metric_directions(records)
     out = []
     for group, block in verdicts.groupby(GROUP, sort=False):
@@ -61,7 +62,7 @@ def null_claims(records: pd.DataFrame, *, alpha: float = ALPHA, mix_devices: boo
             in_dataset = block[block["dataset"] == dataset]
             present = [m for m in metrics if (in_dataset["metric"] == m).any()]
             for generator in appearance(in_dataset, "generator"):
-                if is_calibration(names.get(generator, generator)):
+                if roles.get(generator, "model") != "model":
                     continue
                 found = {m: verdict.get((*group, dataset, generator, m)) for m in present}
                 out.append(Claim(*group, dataset, generator,

@@ -1,8 +1,9 @@
 """The layout-neutral leaderboard: :func:`build_tables` turns records into :class:`Table` objects that the
 Markdown, LaTeX and HTML writers render.
 
-Rows are generators (models first, then the calibration rows of
-:data:`~tsbench.report.aggregate.CALIBRATION` in a separate block); columns are ``(dataset, metric)``.
+Rows are generators (models first, then the calibration and corruption rows in a separate block, as the
+records' ``role`` column says: :func:`~tsbench.report.aggregate.generator_roles`); columns are
+``(dataset, metric)``.
 ``layout='per-dataset'`` gives one table per dataset, ``layout='columns'`` one table with the datasets as
 column groups. Tables never mix protocols or presets: each ``(protocol, preset)`` gets its own tables.
 
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .aggregate import CALIBRATION, GROUP, KEY, aggregate, appearance, check_records, is_calibration, per_seed
+from .aggregate import GROUP, KEY, aggregate, appearance, check_records, generator_roles, per_seed, row_order
 from .cost import CostTable, cost_frame, cost_table
 from .null import null_verdicts
 from .published import PublishedValue, matches, resolve
@@ -186,6 +187,7 @@ def build_tables(records: pd.DataFrame, *, layout: str = "per-dataset", citation
     agg = aggregate(records, mix_devices=mix_devices)
     seeds = per_seed(records, mix_devices=mix_devices)
     verdicts = null_verdicts(records, alpha=alpha, seeds=seeds)
+    roles = generator_roles(records)
     out = []
     for group_key in dict.fromkeys(zip(*(records[c] for c in GROUP))):
         protocol, preset = group_key
@@ -195,7 +197,7 @@ def build_tables(records: pd.DataFrame, *, layout: str = "per-dataset", citation
         g_seeds = seeds[(seeds["protocol"] == protocol) & (seeds["preset"] == preset)]
         g_verdicts = verdicts[(verdicts["protocol"] == protocol) & (verdicts["preset"] == preset)]
         ds_all = _select(appearance(recs, "dataset"), datasets, "dataset")
-        gens = _order_rows(recs, _select(appearance(recs, "generator"), generators, "generator"))
+        gens = _order_rows(recs, _select(appearance(recs, "generator"), generators, "generator"), roles)
         candidates = appearance(recs, "metric") if metrics else headline_metrics(recs)
         mets = _select(candidates, metrics, "metric")
         directions = dict(zip(g_agg["metric"], g_agg["higher_is_better"]))
@@ -208,12 +210,11 @@ def build_tables(records: pd.DataFrame, *, layout: str = "per-dataset", citation
             sub = recs[recs["dataset"].isin(ds)]
             title = (f"{ds[0]}" if len(ds) == 1 else "All datasets") + f" — protocol {protocol}, preset {preset}"
             table = _table(title, protocol, preset, columns, gens, g_agg, g_seeds, g_verdicts, sub,
-                           citations or {}, alpha, mix_devices)
+                           citations or {}, alpha, mix_devices, roles)
             if entries:
                 table = _with_published(table, entries, sub)
             if costs is not None:
-                names = dict(zip(sub["generator"], sub["generator_name"]))
-                calib = {g for g in gens if is_calibration(names.get(g, g))}
+                calib = {g for g in gens if not _is_model(g, roles)}
                 table = replace(table, cost=tuple(
                     cost_table(costs, protocol=protocol, preset=preset, dataset=d, generators=gens,
                                calibration=calib) for d in ds))
@@ -273,12 +274,12 @@ def _select(available: list, wanted, what: str) -> list:
     return wanted
 
 
-def _order_rows(recs: pd.DataFrame, generators: list[str]) -> list[str]:
-    names = dict(zip(recs["generator"], recs["generator_name"]))
-    models = [g for g in generators if not is_calibration(names.get(g, g))]
-    calib = [g for g in generators if is_calibration(names.get(g, g))]
-    calib.sort(key=lambda g: CALIBRATION.index(str(names.get(g, g))))  # stable: same name keeps its order
-    return models + calib
+def _order_rows(recs: pd.DataFrame, generators: list[str], roles: dict[str, str]) -> list[str]:
+    return row_order(generators, roles, dict(zip(recs["generator"], recs["generator_name"])))
+
+
+def _is_model(generator: str, roles: dict[str, str]) -> bool:
+    return roles.get(generator, "model") == "model"
 
 
 def decimals(stds, means) -> int:
@@ -301,7 +302,7 @@ def _fmt(x: float, d: int) -> str:
 
 
 def _table(title, protocol, preset, columns, gens, agg, seeds, verdicts, recs, citations, alpha,
-           mix_devices) -> Table:
+           mix_devices, roles) -> Table:
     stats = {(r.dataset, r.generator, r.metric): r for r in agg.itertuples(index=False)}
     values = {key: grp["value"].to_numpy(float)
               for key, grp in seeds.groupby(["dataset", "generator", "metric"], sort=False)}
@@ -320,8 +321,7 @@ def _table(title, protocol, preset, columns, gens, agg, seeds, verdicts, recs, c
         if null is not None and col.higher_is_better is not None \
                 and len(values.get((col.dataset, null, col.metric), ())) < 2:
             unmarked.append(f"{col.dataset} {col.metric}" if multi else col.metric)
-        better = [i for i, key in enumerate(keys)
-                  if not is_calibration(names.get(gens[i], gens[i])) and verdict.get(key) == "better"]
+        better = [i for i, key in enumerate(keys) if _is_model(gens[i], roles) and verdict.get(key) == "better"]
         mark_of = dict(zip(better, marks([values.get(keys[i]) for i in better], col.higher_is_better, alpha)))
         for i, key in enumerate(keys):
             s = stats.get(key)
@@ -343,7 +343,7 @@ def _table(title, protocol, preset, columns, gens, agg, seeds, verdicts, recs, c
     rows = []
     for i, g in enumerate(gens):
         name = names.get(g, g)
-        calib = is_calibration(name)
+        calib = not _is_model(g, roles)
         cite = None if calib else (citations.get(g) or citations.get(name) or None)
         rows.append(Row(g, cite, calib, tuple(grid[i, j] for j in range(len(columns)))))
     caption = caption_text(recs, n_seeds=n_seeds, alpha=alpha, null=null, unmarked=unmarked,

@@ -45,6 +45,7 @@ class CellSpec:
     metric_jobs: int = 1  # metrics computed at once in worker processes; not part of the identity
     device_type: str = "cpu"  # "cpu", "cuda", "mps" (no index): part of the identity
     precision: str = "float32"  # "float32", "amp" (mixed precision), "float32-tf32" …: part of the identity
+    role: str = "model"  # the generator class's declared role (tsbench.generator.ROLES); not part of the identity
 
     @property
     def label(self) -> str:
@@ -117,7 +118,7 @@ def build_cell(dataset_display: str, dataset_id: dict, generator_display: str, s
                     preset=preset, protocol=get_protocol(protocol).tag, metrics=metric_specs, generator_params=params,
                     device=device, n_samples=n_samples, cell_id=_hash(identity), dataset_id=dataset_id,
                     generator_version=f"{gen_cls.version}+{source_hash(gen_cls)}", timeout=timeout,
-                    device_type=kind, precision=precision)
+                    device_type=kind, precision=precision, role=getattr(gen_cls, "role", "model"))
 
 
 __all__ = ["CellSpec", "MetricSpec", "build_cell", "device_type", "precision_label", "source_hash"]

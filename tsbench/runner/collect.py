@@ -49,7 +49,7 @@ def cell_records(folder: CellFolder | str | Path) -> list[dict]:
     protocol = get_protocol(recorded_tag(cell["protocol"]))
     base = {
         "cell_id": cell["cell_id"], "dataset": cell["dataset"], "generator": cell["generator"],
-        "generator_name": parse_display_name(cell["generator"])[0], "seed": cell["seed"],
+        "generator_name": parse_display_name(cell["generator"])[0], "role": cell.get("role"), "seed": cell["seed"],
         "preset": cell["preset"], "protocol": protocol.tag, "split": trained.get("split"),
         "fit_s": trained.get("fit_s"), "sample_s": trained.get("sample_s"),
         **{k: trained.get(k) for k in ("n_train", "n_test", "n_samples", "seq_len", "n_features")},
