@@ -5,7 +5,9 @@ The cell id is a hash of: dataset name, version and resolved parameters; generat
 parameters (runtime-only ones such as ``device`` excluded), class ``version`` and the source hash of its
 module; the preset, the protocol tag, the seed, the device type (``cpu``/``cuda``/``mps``, not the index)
 and the precision (``float32``, ``amp``, ``float32-tf32``), so a CPU cell and a CUDA or mixed-precision cell
-never share a cache entry. Editing one generator's file invalidates only its cells.
+never share a cache entry. Editing one generator's file invalidates only its cells. The spec written to a cell's
+``cell.json`` also carries the generator class's declared ``role`` (model, calibration, corruption), which the
+records and the report read; it is not part of the id.
 Metric results inside a cell are keyed the same way (metric name, resolved parameters, version, source
 hash, protocol), so adding a metric never retrains anything; :class:`MetricSpec` and the hashes live below
 the runner, in :mod:`tsbench.evaluation`, and are re-exported here.
