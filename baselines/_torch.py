@@ -116,8 +116,11 @@ class TorchGenerator(Generator):
     # checkpoints ----------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         self._check_fitted()
-        torch.save({"seq_len": self.seq_len_, "n_features": self.n_features_in_,
-                    "nets": {k: v.state_dict() for k, v in self.nets_.items()}}, path)
+        # through a file object the archive inside is named "archive", not after the (temporary) path: equal
+        # models give equal bytes
+        with open(path, "wb") as fh:
+            torch.save({"seq_len": self.seq_len_, "n_features": self.n_features_in_,
+                        "nets": {k: v.state_dict() for k, v in self.nets_.items()}}, fh)
 
     def load(self, path: str | Path) -> "TorchGenerator":
         state = torch.load(path, map_location="cpu", weights_only=True)

@@ -103,7 +103,12 @@ class TrainingCheckpoint:
         import torch
 
         payload = _encode(state)
-        self.save_file(self.path, lambda tmp: torch.save(payload, tmp))
+
+        def writer(tmp: str) -> None:
+            with open(tmp, "wb") as fh:  # a file object: the archive is not named after the temporary path
+                torch.save(payload, fh)
+
+        self.save_file(self.path, writer)
         self._last = time.monotonic()
         self.saves += 1
 

@@ -196,6 +196,16 @@ class CellFolder:
 
         return TrainingCheckpoint(self.path / self.FIT_STATE, save_file=atomic_save, **when)
 
+    def remove_temp_files(self) -> list[str]:
+        """Remove the temporary files (``.name.xxx.tmp``) of atomic writes a killed run left behind; only safe
+        while no write into this folder is in flight (the run that owns the cell calls it as it starts)."""
+        removed = []
+        for path in sorted(self.path.rglob(".*.tmp")):
+            if path.is_file():
+                remove(path)
+                removed.append(path.relative_to(self.path).as_posix())
+        return removed
+
     def clear_fit_checkpoint(self) -> None:
         """Remove ``fit.ckpt`` (once the cell is trained, or under ``--force``)."""
         remove(self.path / self.FIT_STATE)

@@ -131,6 +131,7 @@ def run_cell(cell: CellSpec, out: str, *, force: bool = False, progress=None,
     progress = deadline.wrap(progress)
     try:
         folder.create()
+        folder.remove_temp_files()  # of writes a killed run left unfinished
         if force:  # un-mark the cell and its metrics; files are rewritten as they are recomputed
             folder.unmark()
             folder.clear_fit_checkpoint()  # and train from the start
