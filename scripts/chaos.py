@@ -306,8 +306,13 @@ def kill_once(kill: dict, cmd: list[str], env: dict, out: Path, log: Path, refer
     proc.wait(timeout=RUN_TIMEOUT_S)
     failed = failed_cells(out)
     under_way = [f["cell"] for f in landed["fits"]]
-    interrupted = [c for c in under_way if c in failed] if event["target"] == "worker" else under_way
-    return {**event, "t_s": round(t_kill, 3), "landed": landed["where"], "interrupted": interrupted,
+    where = landed["where"]
+    if event["target"] == "worker":  # the other worker went on: only the killed one's cell is cut short
+        under_way = [c for c in under_way if c in failed]
+        steps = {f["cell"]: f["step"] for f in landed["fits"]}
+        where = ("mid-fit in the killed worker (" + ", ".join(f"{c} after step {steps[c]}" for c in under_way) + ")"
+                 if under_way else f"the killed worker's cell ({', '.join(failed) or 'none recorded'}), not mid-fit")
+    return {**event, "t_s": round(t_kill, 3), "landed": where, "interrupted": under_way,
             "state": landed, "exit_code": proc.returncode, "run_s": round(time.monotonic() - t0, 3),
             "failed_cells": failed}
 
@@ -433,6 +438,8 @@ def figure(summary: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.fonttype"] = "none"  # text as text: a small, diffable file
 
     lanes = [("reference", summary["reference"]["run_s"], None, None)]
     lanes += [(f"kill {i} ({k['kind']})", k["run_s"], k["t_s"], k["landed"]) for i, k in enumerate(summary["kills"], 1)]
