@@ -267,28 +267,32 @@ KILL_GRID = {"generators": ["gan[iterations=800]", "timegan[iterations=40]"], "d
 
 
 def test_sigkill_at_random_moments_mid_fit_then_resume_gives_the_uninterrupted_result(tmp_path):
-    """``tsbench run`` (gan and timegan, smoke, a checkpoint every 7 steps) is SIGKILLed up to 3 times at moments
-    drawn from a seeded RNG once a fit is under way (up to 0.4 s later), resumed each time; the final model, samples and losses are
-    byte-identical to an uninterrupted run's, the records equal, nothing orphaned, and a fit was resumed."""
+    """``tsbench run`` (gan, then timegan; smoke; a checkpoint every 7 steps) is SIGKILLed 3 times — mid-gan, then
+    twice mid-timegan — each at a moment drawn from a seeded RNG (up to 0.4 s after that fit saved its first
+    checkpoint in the run), and resumed each time; the final model, samples and losses are byte-identical to an
+    uninterrupted run's, the records equal, nothing is orphaned, and both final fits resumed from a checkpoint."""
     chaos = _chaos_module()
     env = chaos.run_env(checkpoint_steps=7)
     reference, killed, log = tmp_path / "reference", tmp_path / "killed", tmp_path / "runs.log"
     assert chaos.run_to_end(chaos.run_command(reference, 1, KILL_GRID), env, log)["exit_code"] == 0
-    cmd, rng, landings = chaos.run_command(killed, 1, KILL_GRID), random.Random(15), []
-    for _ in range(3):  # bounded: at most 3 kills, each in a fresh run
+    cmd, rng, interrupted = chaos.run_command(killed, 1, KILL_GRID), random.Random(15), []
+
+    def fit_of(name, since):
+        return lambda: any(chaos.cell_label(killed / rel).startswith(name + "[")
+                           for rel in chaos.fits_under_way(killed, since))
+
+    for name in ("gan", "timegan", "timegan"):  # bounded: three kills, each in a fresh run
         since = time.time() - 0.01
         proc = chaos.start(cmd, env, log)
-        if not chaos.wait_until(lambda: bool(chaos.fits_under_way(killed, since)), proc, 300):
-            proc.wait(timeout=300)
-            break  # the grid finished: nothing left to kill
+        assert chaos.wait_until(fit_of(name, since), proc, 300), f"no {name} fit seen; {log.read_text()[-2000:]}"
         chaos.wait_until(lambda: False, proc, rng.uniform(0.0, 0.4))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-            landings.append(chaos.landing(killed, since)["where"])
+            interrupted += [f["cell"] for f in chaos.landing(killed, since)["fits"]]
         proc.wait(timeout=300)
     assert chaos.run_to_end(cmd, env, log)["exit_code"] == 0, log.read_text()[-2000:]
-    assert any(where.startswith("mid-fit") for where in landings), landings
-    assert chaos.resumed_cells(killed), landings
+    assert {cell.split("[")[0] for cell in interrupted} == {"gan", "timegan"}, interrupted
+    assert {c["cell"].split("[")[0] for c in chaos.resumed_cells(killed)} == {"gan", "timegan"}
     from tsbench.runner import load_records
 
     assert chaos.compare_records(load_records(reference), load_records(killed))["identical"]
