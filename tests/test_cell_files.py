@@ -254,3 +254,18 @@ def test_cell_folder_round_trip_and_verification(tmp_path):
     assert cell.metric_keys_on_disk() == {"m": "k1"}  # what cell.json lists, recovered from the results
     cell.unmark()
     assert cell.read_trained() is None and cell.read_metric("k1") is None
+
+
+def test_atomic_writes_get_the_usual_permissions(tmp_path):
+    """mkstemp creates 0600 files; a results file (records.csv, cell files) must be readable like any other."""
+    import os
+    import stat
+
+    from tsbench.runner.atomic import atomic_write_bytes
+
+    mask = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "records.csv", b"a\n")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "records.csv").stat().st_mode) == 0o644

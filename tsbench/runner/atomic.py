@@ -55,11 +55,18 @@ def atomic_save(path: Path, writer: Callable[[str], Any]) -> None:
         os.close(fd)
         try:
             writer(tmp)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; results get the usual permissions
             _fsync(tmp)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
