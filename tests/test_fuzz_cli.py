@@ -27,6 +27,7 @@ from tsbench import registry as registry_module
 from tsbench.cli import main
 from tsbench.registry import INCLUDE_ENV, generators, metrics
 
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLES = int(os.environ.get("TSBENCH_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -83,6 +84,10 @@ def _write_inputs(folder: Path) -> None:
     (plugins / "syntax.py").write_text("def (:\n")
     (plugins / "raises.py").write_text("raise RuntimeError('boom')\n")
     (plugins / "plain.py").write_text("class NotAGenerator:\n    name = 'plain'\n")
+    working = folder / "plugins-ok"
+    working.mkdir()
+    (working / "scaled_gaussian.py").write_text((EXAMPLES_DIR / "plugin-file" / "scaled_gaussian.py").read_text())
+    (working / "plain.py").write_text("class NotAGenerator:\n    name = 'plain'\n")
 
 
 @contextlib.contextmanager
@@ -153,7 +158,6 @@ def check_command(argv: list[str], root: Path, *, must_fail: bool = False) -> st
     """Run ``argv`` in ``root``; assert the contract; returns the one-line error ('' when it worked)."""
     before = _snapshot(root)
     code, out, err = invoke(argv)
-    event(f"{argv[0]}: {code}" + (f" {err.split(':')[2].strip()[:40]}" if code == 2 and err.count(":") > 2 else ""))
     assert "Traceback" not in err and "internal error" not in err, (argv, err)
     if code in ("accepted", 0):
         assert not must_fail, (argv, code, out, err)
@@ -181,10 +185,14 @@ _FILES_BAD = st.one_of(st.sampled_from([f"in/{name}" for name in [*INPUTS, "dir.
                                                                  "plugins", "short.npy", "series.csv"]]), _GARBAGE)
 _OUTS_GOOD = st.sampled_from(["runs", "new/nested/runs", "out.txt"])
 _OUTS_BAD = st.one_of(st.sampled_from(["in/good.npy", "in/good.npy/sub", "in", "", "in/dir.npy"]), _GARBAGE)
-_DIRS_GOOD = st.sampled_from(["in/plugins", "in"])
-_DIRS_BAD = st.one_of(st.sampled_from(["in/missing", "in/good.npy", ""]), _GARBAGE)
+_DIRS_GOOD = st.sampled_from(["in/plugins-ok", "in"])
+# in/plugins holds broken plugin files: listed as unavailable; only a bad value, so that no wildcard of a -g
+# drawn in the same example matches them (see test_a_wildcard_matching_a_broken_plugin)
+_DIRS_BAD = st.one_of(st.sampled_from(["in/missing", "in/good.npy", "", "in/plugins"]), _GARBAGE)
 _GENERATORS_GOOD = st.sampled_from(["gaussian", "gan", "gan[lr=1e-3]", "g*", "gan[lr=[1e-3,1e-4]]", "copy_train",
-                                    "real", "noise", "gaussian[ ]", "gan[lr=0.001, iterations=2]"])
+                                    "real", "noise", "gaussian[ ]", "gan[lr=0.001, iterations=2]",
+                                    "in/plugins-ok/scaled_gaussian.py:ScaledGaussian",
+                                    "in/plugins-ok/scaled_gaussian.py:ScaledGaussian[scale=0.5]"])
 _GENERATORS_BAD = st.one_of(
     st.sampled_from(["gan[lr=-1]", "gan[lr=abc]", "gan[iterations=2.5]", "gaussian[bogus=1]", "gan[lr=[]]",
                      "gan[lr=[1,[2,3]]]", "gan[lr={1:2}]", "gan[lr=b'x']", "nothing*", "timgan", "gan[", "gan]",
@@ -286,7 +294,8 @@ DATA = _argv(["data", "prepare"], [
 
 def _cli_property(argv):
     with sandbox() as root:
-        check_command(argv, root)
+        line = check_command(argv, root)
+    event(f"{argv[0]}: {line.split(':')[2].strip()[:40] if line.count(':') > 2 else line or 'worked'}")
 
 
 @FUZZ
@@ -311,3 +320,70 @@ def test_fuzz_table(argv):
 @given(argv=st.one_of(CHECK, LIST, DATA))
 def test_fuzz_check_list_data(argv):
     _cli_property(argv)
+
+
+# ------------------------------------------------------------------------------------------- found by the fuzzer
+RUN_BASE = ["run", "--no-progress", "--preset", "smoke", "--seeds", "1", "-m", "mmd", "--out", "runs"]
+TABLE_BASE = ["table", "--no-citations", "--records", "in/records.csv"]
+
+
+@pytest.mark.parametrize("argv", [
+    # an output path through a file, or a folder where a file goes: was `internal error: FileExistsError` (exit 1)
+    TABLE_BASE + ["--output", "in/good.npy/sub"],
+    TABLE_BASE + ["--output", "in"],
+    TABLE_BASE + ["--results-dir", "in/good.npy"],
+    TABLE_BASE + ["--results-dir", "in/good.npy/sub"],
+    # a download that fails printed pooch's "Downloading data from …" line before the error
+    ["data", "prepare"],
+    ["data", "prepare", "stocks"],
+    RUN_BASE + ["-g", "gaussian", "-d", "stocks"],
+    # line breaks inside a name made a two-line message (str.splitlines counts \x1e, \x85, \u2028 too)
+    RUN_BASE + ["-g", "gaussian", "-m", "md\x1ed"],
+    RUN_BASE + ["-g", "gaus\u2028sian"],
+    RUN_BASE + ["-g", "a\nb*"],
+    ["run", "a\nb"],                                   # argparse's "unrecognized arguments"
+    ["list", "generators", "x", "y\nz"],
+    RUN_BASE + ["-g", "gaussian", "--include", "in/missing\n"],
+    # a list inside a sweep came back as another sweep; dict / bytes values reached the components
+    RUN_BASE + ["-g", "gan[lr=[1,[2,3]]]"],
+    RUN_BASE + ["-g", "gan[lr={1:2}]"],
+    RUN_BASE + ["-g", "gaussian[seed=b'x']"],
+    # the display-name parser ran out of memory (MemoryError from ast.literal_eval)
+    RUN_BASE + ["-g", "gan[lr=" + "-" * 3000 + "1]"],
+    # a quoted bracket was taken for an unbalanced one; a second bracket group was read as a value
+    RUN_BASE + ["-g", "gan[lr=1][x=2]"],
+    # data files: a zip header, a 0-d array, complex values, an empty .npz
+    ["evaluate", "--real", "in/zip.npz", "--synthetic", "in/good.npy"],
+    ["evaluate", "--real", "in/good.npy", "--synthetic", "in/complex.npy"],
+    ["evaluate", "--real", "in/good.npy", "--synthetic", "in/scalar.npy"],
+    RUN_BASE + ["-g", "gaussian", "-d", "in/empty.npz"],
+    RUN_BASE + ["-g", "gaussian", "-d", "in/huge.npy"],
+])
+def test_found_inputs_are_one_line_exit_2_and_write_nothing(argv):
+    with sandbox() as root:
+        rng = np.random.default_rng(1)
+        np.save(root / "in" / "complex.npy", rng.random((30, 6, 2)) + 1j)
+        np.save(root / "in" / "scalar.npy", np.array(2.0))
+        np.savez(root / "in" / "empty.npz")
+        np.save(root / "in" / "huge.npy", np.array([[1e308, 0.0], [-1e308, 1.0]] * 30))
+        check_command(argv, root, must_fail=True)
+
+
+@pytest.mark.parametrize("argv", [
+    TABLE_BASE + ["--output", "new/nested/table.md"],
+    RUN_BASE + ["-g", "gan[lr=[1e-3,1e-4]]", "-g", "in/plugins-ok/scaled_gaussian.py:ScaledGaussian[scale=0.5]"],
+    ["list", "--include", "in/plugins"],              # broken plugin files are listed as unavailable
+    ["run", "--no-progress", "--preset", "smoke", "--seeds", "1", "-m", "mmd", "--out", "runs", "--all",
+     "--include", "in/plugins"],                      # ... and skipped by --all
+])
+def test_valid_neighbours_still_work(argv):
+    with sandbox() as root:
+        assert check_command(argv, root) == ""
+
+
+@pytest.mark.xfail(strict=True, reason="not in this change's files (tsbench/registry.py): PluginUnavailableError "
+                                       "has exit_code 1, and a wildcard -g that matches a plugin file that fails to "
+                                       "import stops the run instead of skipping it as --all does")
+def test_a_wildcard_matching_a_broken_plugin_is_an_input_error():
+    with sandbox() as root:
+        check_command(RUN_BASE + ["-g", "*", "--include", "in/plugins"], root, must_fail=True)

@@ -199,17 +199,23 @@ def _npy(array) -> bytes:
     return buffer.getvalue()
 
 
-# the crashes the fuzzer found, kept as explicit cases (see test_array_files_never_crash)
+# the crashes the fuzzer found (each raised something other than InputError before), kept as explicit cases
 FOUND_ARRAY_FILES = [
-    pytest.param(b"PK\x03\x04", ".npz", id="zip-magic-then-garbage"),
-    pytest.param(_zip_with("samples", b"not an array"), ".npz", id="npz-member-not-npy"),
-    pytest.param(_npz_with_pickled_member(), ".npz", id="npz-pickled-member"),
+    pytest.param(b"PK\x03\x04", ".npz", id="zip-magic-then-garbage"),       # zipfile.BadZipFile
+    pytest.param(b"", ".npy", id="empty-file"),                                # EOFError
+    pytest.param(_zip_with("samples", b"not an array"), ".npz", id="npz-member-not-npy"),  # AttributeError
+    pytest.param(_npz_with_pickled_member(), ".npz", id="npz-pickled-member"),  # ValueError outside the guard
     pytest.param(_zip_with("samples.npy", b"\x93NUMPY\x01\x00"), ".npz", id="npz-member-truncated"),
-    pytest.param(_npy(np.array(1.5)), ".npy", id="0-d-array"),
-    pytest.param(_npy(np.zeros((2, 3, 1), dtype=np.complex64)), ".npy", id="complex"),
-    pytest.param(_npy(np.zeros((2, 3, 1), dtype="m8[s]")), ".npy", id="timedelta"),
-    pytest.param(_npy(np.full((2, 3, 1), 1e300)), ".npy", id="float32-overflow"),
-    pytest.param(_npy(np.array([[0.0, 1e308], [-1e308, 0.0], [1e308, -1e308]])), ".npy", id="range-overflow"),
+    pytest.param(_npy(np.zeros((0, 0), dtype=np.int8)), ".npy", id="empty-2-d"),  # ValueError in min()
+]
+
+#: arrays that were accepted silently or refused with a misleading message; now one clear InputError each
+REFUSED_ARRAYS = [
+    pytest.param(np.zeros((2, 3, 1), dtype=np.complex64) + 1j, "real numeric array", id="complex"),
+    pytest.param(np.ones((2, 3, 1), dtype="m8[s]"), "real numeric array", id="timedelta"),
+    pytest.param(np.full((2, 3, 1), 1e300), "float32's range", id="float32-overflow"),
+    pytest.param(np.array([[0.0, 1e308], [-1e308, 0.0], [1e308, -1e308]] * 10), "range", id="range-overflow"),
+    pytest.param(np.array(1.5), "3-D array", id="0-d"),
 ]
 
 
@@ -242,6 +248,18 @@ def test_array_files_found_by_the_fuzzer(tmp_path, data, suffix):
     path = tmp_path / f"found{suffix}"
     path.write_bytes(data)
     _check_array_file(path)
+
+
+@pytest.mark.parametrize("array, fragment", REFUSED_ARRAYS)
+def test_arrays_that_cannot_be_windows_are_refused(tmp_path, array, fragment):
+    path = tmp_path / "x.npy"
+    np.save(path, array)
+    with pytest.raises(InputError, match=fragment if array.ndim != 2 else None) as info:
+        if array.ndim == 2:  # a series: read as a dataset, min-max scaled
+            UserFile(path=str(path), seq_len=2).load(seed=0, protocol="timegan2019")
+        else:
+            load_windows_file(path)
+    assert fragment in str(info.value) and len(str(info.value).splitlines()) == 1
 
 
 # ---------------------------------------------------------------------------------------------- window CSV
@@ -300,6 +318,9 @@ def _parse_or_error(text: str):
 @example(text="gan[a={1:2}]")
 @example(text="gan[a=" + "9" * 5000 + "]")
 @example(text="gan[a=1\n]")
+@example(text="gan[a=" + "-" * 3000 + "1]")                # MemoryError inside ast.literal_eval
+@example(text="gan[a=1][b=2]")
+@example(text="gan[a='\\'',b=1]")
 def test_parse_display_name_never_crashes(text):
     parsed = _parse_or_error(text)
     if parsed is not None:
@@ -332,6 +353,38 @@ def test_format_then_parse_round_trips(name, params):
     text = format_display_name(name, params)
     assert parse_display_name(text) == (name, params), text
     assert format_display_name(*parse_display_name(text)) == text
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("gan[a=" + "-" * 3000 + "1]", ("gan", {"a": "-" * 3000 + "1"})),   # was MemoryError
+    ("gan[a=']']", ("gan", {"a": "]"})),                                # was 'malformed' (quoted bracket)
+    ("gan[a='[',b=2]", ("gan", {"a": "[", "b": 2})),
+    ("gan[a='x\\',y',b=2]", ("gan", {"a": "x',y", "b": 2})),           # an escaped quote does not end it
+    ("gan[a=[1,[2,3]]]", ("gan", {"a": [1, (2, 3)]})),                  # a list in a sweep is one value
+    ("gan[a=(1,[2])]", ("gan", {"a": (1, (2,))})),
+])
+def test_names_found_by_the_fuzzer(text, expected):
+    assert parse_display_name(text) == expected
+
+
+@pytest.mark.parametrize("text", ["gan[a=1][b=2]", "gan[a=1]]",  # (gan[a=1]] was refused before too)
+                                  "gan[a=(1]", "gan[a='x]", "gan[a={1:2}]",
+                                  "gan[a={1,2}]", "gan[a=b'x']", "gan[a=1j]", "gan[a=...]", "gan[a=[{1:2}]]"])
+def test_malformed_names_found_by_the_fuzzer(text):
+    """Each was accepted (a garbage string, or a value no component takes and no record can hold)."""
+    with pytest.raises(InputError) as info:
+        parse_display_name(text)
+    assert len(str(info.value).splitlines()) == 1
+
+
+def test_sweep_items_that_are_lists_expand_to_tuples():
+    assert expand_sweeps("gan[a=[1,[2,3]]]") == ["gan[a=1]", "gan[a=(2, 3)]"]  # was gan[a=[2, 3]]: a sweep again
+
+
+@pytest.mark.parametrize("value", ["true", "false", "none", "null", "True", "None", "[", "]", "'", "a,b", "1"])
+def test_string_values_round_trip(value):
+    text = format_display_name("gan", {"a": value})
+    assert parse_display_name(text) == ("gan", {"a": value}), text
 
 
 # ---------------------------------------------------------------------------------------------- presets
