@@ -2,7 +2,10 @@
 
 ``run_cell`` is executed in-process or in a worker process; it writes only inside its own cell folder
 (through :class:`.cellfiles.CellFolder`) and returns a small :class:`CellOutcome`. Nothing is marked done
-before its files are complete; a corrupt file is recomputed (with a warning), never used.
+before its files are complete; a corrupt file is recomputed (with a warning), never used. A resumable
+generator's fit saves its training state to the cell's ``fit.ckpt`` (:func:`checkpoint_timing`) and a fit
+interrupted by a kill resumes from it in the next run, with the same result; the file goes once the cell is
+trained.
 """
 from __future__ import annotations
 
