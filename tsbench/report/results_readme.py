@@ -33,7 +33,8 @@ Produced by [`scripts/run_leaderboard.sh`](../scripts/run_leaderboard.sh) (`tsbe
 
 {walls}
 
-{definition}
+{definition} Both wall time and cell time are wall-clock measurements: other processes on the machine
+lengthen them, so compare them only between runs on otherwise idle machines.
 
 ## Files
 
