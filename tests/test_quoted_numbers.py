@@ -158,7 +158,6 @@ def test_validate_readme_command_is_the_run_s():
     assert raw.repeat.nunique() == readme.repeats and set(summary.n) == {readme.repeats}
 
 
-@pytest.mark.xfail(strict=False, reason="regenerated at the final re-run")
 def test_validate_raw_csv_names_its_settings_sha_machine_and_torch():
     from tsbench.protocols import get_protocol
     from tsbench.sensitivity import PROVENANCE_COLUMNS
@@ -218,8 +217,10 @@ def per_feature_metrics_blind_across_channels(summary) -> bool:
 
 
 def large_noise_seen_by_distribution_metrics(summary) -> bool:
-    return all(response(summary, d, m, "noise σ=0.3") == "worse" for d in ("sines", "stocks")
-               for m in ("context_fid", "mmd", "acd", "mdd", "kd", "sd"))
+    return (all(response(summary, d, m, "noise σ=0.3") == "worse" for d in ("sines", "stocks")
+                for m in ("context_fid", "mmd", "acd", "kd", "sd"))
+            and response(summary, "sines", "mdd", "noise σ=0.3") == "worse"
+            and response(summary, "stocks", "mdd", "noise σ=0.3") == "better")
 
 
 #: (doc, sentence as written, the check of summary.csv that backs it)
@@ -233,7 +234,8 @@ FINDINGS = [
     (VALIDATE / "README.md", "no metric responds to it there", channel_shuffle_invisible_on_sines),
     (VALIDATE / "README.md", "ACD, MDD, SD and KD are blind to `shuffle_channels` by design, while the "
      "correlational score catches it", per_feature_metrics_blind_across_channels),
-    (VALIDATE / "README.md", "`noise σ=0.3` is caught by Context-FID, MMD, ACD, MDD, KD and SD on both datasets",
+    (VALIDATE / "README.md", "`noise σ=0.3` is caught by Context-FID, MMD, ACD, KD and SD on both datasets; MDD "
+     "catches it on Sines, but on Stocks it scores the noisy windows better than `real`",
      large_noise_seen_by_distribution_metrics),
 ]
 
