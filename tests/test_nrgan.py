@@ -40,8 +40,8 @@ def test_paper_preset_keeps_the_papers_alpha():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_denoise_reduces_added_noise(seed):
     """Original NR-GAN setting: unpaired clean and noisy (clean + N(0, σ²)) Sines windows; the denoised
-    windows are closer to the clean ones than the noisy input (measured, seeds 0–2: MSE 0.0015–0.0016 vs
-    0.0099; with the paper's α = 1e-4 instead: 0.0054–0.028, i.e. mostly worse than the input)."""
+    windows are closer to the clean ones than the noisy input (the default α; the paper's α = 1e-4 does not
+    reliably get there at this budget)."""
     X, clean = sine_windows(500, n_features=2, seed=seed), sine_windows(300, n_features=2, seed=seed + 1000)
     noisy = clean + 0.1 * np.random.default_rng(seed).standard_normal(clean.shape).astype(np.float32)
     model = NRGAN(mode="denoise", iterations=300, hidden=16, noise_std=0.1).fit(X, seed=seed)
