@@ -266,3 +266,19 @@ def test_readme_leaderboard_paragraph_has_no_hand_typed_results():
     assert leaderboard and all("results/README.md" in p for p in leaderboard)
     # links may hold digits; the words may not
     assert not any(re.search(r"\d", re.sub(r"\]\([^)]*\)", "]", p)) for p in leaderboard)
+
+
+def test_readme_reliability_figures_come_from_the_chaos_output():
+    """The README's chaos-test figures are the ones in results/chaos/chaos.json."""
+    import json
+
+    root = Path(__file__).resolve().parents[1]
+    chaos = json.loads((root / "results" / "chaos" / "chaos.json").read_text())
+    text = " ".join((root / "README.md").read_text().split())
+    assert chaos["identical"] is True
+    quoted = (f"Its committed run: {len(chaos['kills'])} kills, final records identical to an uninterrupted run "
+              f"({chaos['records']['rows']} rows), {chaos['files']['compared']} model / sample / loss files "
+              f"byte-identical, {chaos['files']['verified']} files verified and {len(chaos['files']['orphans'])} "
+              f"orphaned")
+    assert quoted in text
+    assert not chaos["files"]["differing"] and not chaos["files"]["unverifiable"]
