@@ -47,3 +47,16 @@ def require_shared_data():
     def require(*filenames: str) -> Path:
         return require_files(Path(os.environ.get("TSBENCH_SHARED_DATA") or DEFAULT_SHARED_DATA), *filenames)
     return require
+
+
+@pytest.fixture(autouse=True)
+def _isolated_plugin_includes():
+    """`--include` / `-g file.py:Class` record their sources in $TSBENCH_INCLUDE for worker processes; a test
+    that includes a temporary folder must not leave it to the tests (and spawned workers) that follow."""
+    from tsbench.registry import INCLUDE_ENV
+
+    before = os.environ.pop(INCLUDE_ENV, None)
+    yield
+    os.environ.pop(INCLUDE_ENV, None)
+    if before is not None:
+        os.environ[INCLUDE_ENV] = before
