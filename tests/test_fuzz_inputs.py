@@ -120,6 +120,7 @@ def _check_series(result) -> None:
 @example(data=b"a,b\n1e400,2\n")                          # overflows to inf
 @example(data=b"a,b\n1e308,-1e308\n-1e308,1e308\n")       # finite, but max - min overflows
 @example(data=b"a\n\x00\n")
+@example(data=b"a\n-" + b"9" * 400 + b"\n1\n")          # pandas.to_numeric: OverflowError
 def test_read_series_csv_never_crashes(folder, data):
     path = _fresh(folder, ".csv")
     path.write_bytes(data)

@@ -79,7 +79,15 @@ def source_urls(name: str) -> list[str]:
 
 def _local_dirs(data_dir: str | os.PathLike | None) -> list[Path]:
     folders = [data_dir, os.environ.get("TSBENCH_DATA_DIR")]
-    return [Path(f).expanduser() for f in folders if f]
+    return [_expand_user(Path(f)) for f in folders if f]
+
+
+def _expand_user(path: Path) -> Path:
+    """``~`` / ``~user`` expanded; a path naming no known user (``~0``) stays as it is (a relative folder)."""
+    try:
+        return path.expanduser()
+    except RuntimeError:  # "Could not determine home directory"
+        return path
 
 
 def _verify(path: Path, sha256: str, name: str) -> Path:

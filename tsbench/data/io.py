@@ -83,7 +83,7 @@ def _read_series_csv(path: str, _mtime: int, _size: int) -> tuple[np.ndarray, li
         if pd.api.types.is_bool_dtype(frame[column].dtype):
             frame[column] = frame[column].astype(np.float64)
         if not pd.api.types.is_numeric_dtype(frame[column].dtype):
-            values = pd.to_numeric(frame[column], errors="coerce")
+            values = _to_numeric(pd, frame[column])
             bad_rows = np.flatnonzero(values.isna() & frame[column].notna())
             if bad_rows.size == 0:  # e.g. an all-empty column read as text: numeric after all
                 frame[column] = values
@@ -97,6 +97,24 @@ def _read_series_csv(path: str, _mtime: int, _size: int) -> tuple[np.ndarray, li
     check_range(values, what)
     values.setflags(write=False)
     return values, [str(c) for c in frame.columns]
+
+
+def _to_numeric(pd, column):
+    """``pd.to_numeric(column, errors="coerce")``, also for integers beyond float64 (pandas raises
+    OverflowError for them; here they become ±inf, which the finiteness check then names)."""
+    try:
+        return pd.to_numeric(column, errors="coerce")
+    except (OverflowError, ValueError):
+        return pd.Series([_float_or_nan(v) for v in column], index=column.index, dtype=np.float64)
+
+
+def _float_or_nan(value) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float64
+        return float("inf") if value > 0 else float("-inf")
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _exact_floats(pd) -> dict:
@@ -135,16 +153,17 @@ def _read_array(path: str, _mtime: int, _size: int) -> np.ndarray:
     what = f"array file {path}"
     fix = "save it with np.save(path, np.asarray(x, dtype=np.float32)) or np.savez(path, samples=x)"
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.lib.npyio.NpzFile):
-            with loaded:
-                keys = list(loaded.keys())
-                key = next((k for k in ("samples", "windows", "series") if k in keys),
-                           keys[0] if len(keys) == 1 else None)
-                if key is None:
-                    raise InputError(what, expected="an array named 'samples' or 'windows' (or a single array)",
-                                     got=f"arrays {keys}", fix="np.savez(path, samples=x)")
-                loaded = loaded[key]
+        with open(path, "rb") as handle:  # closed on every path (np.load(path) leaks it on a broken zip)
+            loaded = np.load(handle, allow_pickle=False)
+            if isinstance(loaded, np.lib.npyio.NpzFile):
+                with loaded:
+                    keys = list(loaded.keys())
+                    key = next((k for k in ("samples", "windows", "series") if k in keys),
+                               keys[0] if len(keys) == 1 else None)
+                    if key is None:
+                        raise InputError(what, expected="an array named 'samples' or 'windows' (or a single "
+                                         "array)", got=f"arrays {keys}", fix="np.savez(path, samples=x)")
+                    loaded = loaded[key]
     except InputError:
         raise
     except ValueError as exc:  # pickled objects, a malformed header, a truncated array
