@@ -405,3 +405,38 @@ def test_presets_resolve_or_input_error(preset, params):
     resolved = _input_error_or(resolve_params, _Toy, preset, params, display="toy")
     if resolved is not None:
         assert resolved == {**_Toy.presets[preset], **params} and set(params) <= {"a", "b"}
+
+
+# ---------------------------------------------------------------------------------------------- registry names
+def _user_error_or(call, *args, **kwargs):
+    """Like :func:`_input_error_or`, for calls that may also raise UnknownNameError (exit 2, one line)."""
+    from tsbench.errors import TsbenchError
+
+    try:
+        return call(*args, **kwargs)
+    except TsbenchError as exc:
+        assert exc.exit_code == 2 and len(str(exc).splitlines()) == 1, (type(exc), str(exc))
+        return None
+
+
+_SPECS = st.one_of(_NAME_TEXT, st.sampled_from(["sines", "sines[seq_len=3]", "stocks[seq_len=abc]", "sines[x=1]",
+                                                  "gan", "gan[lr=[1,2]]", "mmd[subset_size=-3]", "mmd",
+                                                  "tsbench", "tsbench@1", "tsbench@2", "timegan2019@9", "@", "file",
+                                                  "data.csv", "a/b", "x.npy[seq_len=2]", "m*", "*", "?", "[a]"]))
+
+
+@FUZZ
+@given(spec=_SPECS)
+@example(spec="tsbench@")
+@example(spec="sines[seq_len=" + "9" * 30 + "]")
+def test_protocols_datasets_and_registry_names_resolve_or_refuse(spec):
+    from tsbench.evaluation import MetricSpec
+    from tsbench.protocols import get_protocol
+    from tsbench.registry import generators, metrics
+
+    _user_error_or(get_protocol, spec)
+    _user_error_or(resolve_dataset, spec, preset="smoke")
+    _user_error_or(generators.expand, [spec])
+    names = _user_error_or(metrics.expand, [spec]) or []
+    for display in names[:3]:
+        _user_error_or(MetricSpec.build, display, preset="smoke", protocol="tsbench", repeats=None)

@@ -11,6 +11,13 @@ Where a file comes from, in order:
 
 A checksum mismatch is always an error (the file is never used). Offline without a copy gives one
 :class:`DataUnavailableError` that names the file, the URL tried and where to put the file.
+
+Several processes may share one cache (parallel workers, two runs on different ``--out`` folders): a
+download holds a per-file lock (``.<file>.lock``; others wait up to ``$TSBENCH_DOWNLOAD_WAIT`` seconds,
+default 900, then reuse the file), streams into a temporary ``.<file>.<random>.part`` beside it, and renames
+it to the final name only once it has the announced length and the pinned sha256. An interrupted download
+or a killed process never leaves a file under the final name; a file there that does not verify is replaced,
+and temporaries left by a killed process are removed by the next download of that file.
 """
 from __future__ import annotations
 
