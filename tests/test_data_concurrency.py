@@ -268,11 +268,11 @@ _SLOW_PLUGIN = textwrap.dedent('''
 
 
 def test_a_second_run_on_the_same_folder_refuses_with_one_line(tmp_path):
-    plugin = tmp_path / "held.py"
-    plugin.write_text(_SLOW_PLUGIN)
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "held.py").write_text(_SLOW_PLUGIN)
     out = tmp_path / "runs"
-    argv = ["run", "-g", f"{plugin}:HeldGaussian", "-d", "sines[n_samples=60,seq_len=6]", "-m", "mdd",
-            "--preset", "smoke", "--seeds", "1", "--no-progress", "--out", str(out)]
+    argv = ["run", "--include", str(tmp_path / "plugins"), "-g", "held_gaussian", "-d", "sines[n_samples=60,seq_len=6]",
+            "-m", "mdd", "--preset", "smoke", "--seeds", "1", "--no-progress", "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HELD_FOLDER": str(tmp_path), "TSBENCH_PROGRESS": "0"}
     command = [sys.executable, "-c", "import sys; from tsbench.cli import main; sys.exit(main(sys.argv[1:]))"]
     first = subprocess.Popen(command + argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
