@@ -155,9 +155,9 @@ def run(generators: str | Iterable[str], datasets: str | Iterable[str] | None = 
                        repeats=repeats, device=device, n_samples=n_samples, timeout=timeout)
     if threads is not None:
         from .evaluation import set_threads
-        from .validation import check_positive_int
+        from .validation import MAX_THREADS, check_positive_int
 
-        set_threads(check_positive_int(threads, what="--threads"))
+        set_threads(check_positive_int(threads, what="--threads", maximum=MAX_THREADS))
     run_grid(cells, out, jobs=jobs, executor=executor, threads_per_job=threads, force=list(_names(force) or ()),
              progress=progress)
     write_records_file(out)
@@ -184,7 +184,12 @@ def read_records(path) -> pd.DataFrame:
             raise InputError("reading Parquet", expected="pyarrow installed", got=str(exc).split(".")[0],
                              fix="pip install pyarrow, or pass the records as CSV") from exc
     if path.suffix == ".csv":
-        return pd.read_csv(path, keep_default_na=True)
+        try:
+            return pd.read_csv(path, keep_default_na=True)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise InputError("records file", expected="a CSV written by `tsbench run` or `tsbench table --format "
+                             "records`", got=f"unparseable text ({' '.join(str(exc).split())})",
+                             fix="pass the records file written by `tsbench run` (OUT/records.csv)") from None
     raise InputError("records file format", expected=".csv or .parquet", got=path.suffix or "no suffix",
                      fix="convert the records to CSV or Parquet")
 

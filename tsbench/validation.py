@@ -32,10 +32,17 @@ def check_windows(X, *, what: str = "X", allow_empty: bool = False) -> np.ndarra
     return arr
 
 
-def check_positive_int(value, *, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(what, expected="a positive integer", got=repr(value), fix=f"pass {what} ≥ 1")
+def check_positive_int(value, *, what: str, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1 \
+            or (maximum is not None and value > maximum):
+        bound = f" ≤ {maximum}" if maximum is not None else ""
+        raise InputError(what, expected=f"a positive integer{bound}", got=repr(value),
+                         fix=f"pass {what} ≥ 1{' and' + bound if bound else ''}")
     return int(value)
+
+
+#: the most compute threads a process may be asked for (torch's thread count is a C int)
+MAX_THREADS = 4096
 
 
 def check_same_layout(real: np.ndarray, synthetic: np.ndarray) -> None:

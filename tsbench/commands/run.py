@@ -102,9 +102,9 @@ def run(args) -> int:
                        repeats=args.repeats, device=args.device, n_samples=args.n_samples, timeout=args.timeout)
     if args.threads is not None:
         from ..runner.executors import set_threads
-        from ..validation import check_positive_int
+        from ..validation import MAX_THREADS, check_positive_int
 
-        set_threads(check_positive_int(args.threads, what="--threads"))
+        set_threads(check_positive_int(args.threads, what="--threads", maximum=MAX_THREADS))
     executor = _executor(args)
     summary = run_grid(cells, args.out, jobs=args.jobs, executor=executor, threads_per_job=args.threads,
                        force=args.force, progress=False if args.no_progress else None)

@@ -168,8 +168,19 @@ def select_names(registry, patterns: list[str] | None, *, all_: bool, exclude: f
 
     Returns ``(names, skipped)`` where ``skipped`` lists ``(name, reason)`` of unavailable plugins.
     """
-    if patterns:
-        return registry.expand(patterns), []
+    if patterns:  # a wildcard skips what does not import (as --all does); a name given exactly must import
+        from ..naming import parse_display_name
+
+        names, skipped = [], []
+        for pattern in patterns:
+            wildcard = any(ch in pattern.split("[")[0] for ch in "*?")
+            for display in registry.expand([pattern]):
+                entry = registry.entry(parse_display_name(display)[0])
+                if not wildcard or entry.available:
+                    names.append(display)
+                elif (entry.name, entry.error) not in skipped:
+                    skipped.append((entry.name, entry.error))
+        return list(dict.fromkeys(names)), skipped
     if not all_:
         raise InputError(f"{registry.kind} selection", expected=f"--all or at least one -{registry.kind[0]} NAME",
                          got="neither", fix=f"e.g. `tsbench run --all` or `tsbench run -{registry.kind[0]} NAME`")
