@@ -26,7 +26,9 @@ from tsbench.presets import PRESETS, check_preset, resolve_params
 
 #: examples per property (raise it for a longer hunt: TSBENCH_FUZZ_EXAMPLES=2000 python -m pytest this file)
 EXAMPLES = int(os.environ.get("TSBENCH_FUZZ_EXAMPLES", "60"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=False, database=None,
+#: under CI=true the same examples every run (a CI job never fails on a newly drawn input); elsewhere new ones
+ON_CI = os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=ON_CI, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much])
 _serial = itertools.count()
