@@ -30,7 +30,9 @@ from tsbench.registry import INCLUDE_ENV, generators, metrics
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLES = int(os.environ.get("TSBENCH_FUZZ_EXAMPLES", "60"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
+#: under CI=true the same examples every run (a CI job never fails on a newly drawn input); elsewhere new ones
+ON_CI = os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=ON_CI,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much])
 

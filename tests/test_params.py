@@ -84,3 +84,19 @@ def test_plugin_declaration_is_checked(params, fragment):
     with pytest.raises(InputError, match=fragment):
         check_params(Annotated, params, what="generator annotated")
     check_params(Annotated, {"width": 10, "rate": None, "kind": "b"}, what="generator annotated")
+
+
+@pytest.mark.parametrize("flags, fragment", [
+    (["--device", "tpu"], "--device: expected auto, cpu, cuda, cuda:N or mps"),
+    (["--device", ""], "--device"),
+    (["--device", "cpu:1"], "--device"),
+    (["--seeds", "99999999999999999999999"], "--seeds: expected a positive integer ≤ 1000"),
+])
+def test_bad_grid_flags_are_refused_before_anything_runs(tmp_path, capsys, flags, fragment):
+    """Found by the CLI fuzzer: --device tpu was accepted (then failed inside the cell, or recorded 'tpu'),
+    and a huge --seeds hung planning."""
+    out = tmp_path / "runs"
+    assert main(["run", "-g", "gaussian", "-d", "sines", "-m", "mmd", "--preset", "smoke", "--out", str(out),
+                 *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and fragment in err and not out.exists()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..errors import InputError
 from ..evaluation import MetricSpec, source_hash
 from ..evaluation import stable_hash as _hash
 from ..generator import identity_params
@@ -75,14 +76,22 @@ class CellSpec:
         return out
 
 
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
 def device_type(device: str) -> str:
-    """The device type a cell computes on: ``"auto"`` resolved (CUDA when visible), the index dropped."""
+    """The device type a cell computes on: ``"auto"`` resolved (CUDA when visible), the index dropped.
+    Anything but ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps`` is an :class:`InputError`."""
     text = str(device).strip().lower()
     if text == "auto":
         import torch
 
         return "cuda" if torch.cuda.is_available() else "cpu"
-    return text.split(":", 1)[0]
+    kind, _, index = text.partition(":")
+    if kind not in DEVICE_TYPES or (index and (kind != "cuda" or not index.isdigit())):
+        raise InputError("--device", expected="auto, cpu, cuda, cuda:N or mps", got=repr(device),
+                         fix="pass --device auto (CUDA when visible, else CPU) or --device cpu")
+    return kind
 
 
 def precision_label(device_kind: str, params: dict) -> str:

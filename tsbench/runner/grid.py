@@ -39,6 +39,10 @@ class RunSummary:
         return sum(o.trained for o in self.outcomes)
 
 
+#: the most training seeds one grid plans (more is a typo, and planning them would take the machine's memory)
+MAX_SEEDS = 1000
+
+
 def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *, seeds: int, preset: str,
                protocol: str, repeats: int | None = None, device: str = "cpu",
                n_samples: int | None = None, timeout: float | None = None) -> list[CellSpec]:
@@ -49,7 +53,7 @@ def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *
     generators = [name for display in generators for name in expand_sweeps(display)]
     metrics = [name for display in metrics for name in expand_sweeps(display)]
     protocol = runnable_protocol(protocol).tag
-    seeds = check_positive_int(seeds, what="--seeds")
+    seeds = check_positive_int(seeds, what="--seeds", maximum=MAX_SEEDS)
     if n_samples is not None:
         n_samples = check_positive_int(n_samples, what="--n-samples")
     if repeats is not None:
