@@ -370,14 +370,9 @@ def chaos(work: Path, *, kills: int, seed: int, jobs: int, checkpoint_steps: int
 def provenance() -> dict:
     import torch
 
-    def git(*args):
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
+    from tsbench.provenance import git_sha, uncommitted_sources
 
-    return {"git_sha": git("rev-parse", "HEAD") or None, "git_dirty": bool(git("status", "--porcelain", "--", "tsbench",
-                                                                                "baselines", "metrics")),
+    return {"git_sha": git_sha(ROOT), "git_dirty": bool(uncommitted_sources(ROOT)),
             "machine": {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count()},
             "python": platform.python_version(), "torch_version": torch.__version__}
 

@@ -82,14 +82,11 @@ def _guard(section):
 
 
 def git_state() -> tuple[str | None, bool | None]:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=10)
-        return (sha.stdout.strip() or None) if sha.returncode == 0 else None, (
-            bool(dirty.stdout.strip()) if dirty.returncode == 0 else None)
-    except (OSError, subprocess.SubprocessError):
-        return None, None
+    """``(sha, uncommitted changes to tracked files)`` of the checkout (``None`` where git cannot tell)."""
+    from tsbench.provenance import git, git_sha
+
+    status = git("status", "--porcelain", "--untracked-files=no", cwd=ROOT)
+    return git_sha(ROOT), None if status is None else bool(status)
 
 
 def load_class(name: str):

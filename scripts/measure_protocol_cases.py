@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from tsbench.metrics.discriminative import DiscriminativeScore, discriminator_hidden
 from tsbench.metrics.predictive import PredictiveScore
+from tsbench.provenance import git_sha, machine_text, uncommitted_sources
 from tsbench.registry import generators
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,23 +53,6 @@ def timegan_windows(name: str, data: Path | None = None, seq_len: int = 24) -> n
     return windows[rng.permutation(len(windows))].astype(np.float32)
 
 
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def provenance() -> dict:
     """Where and with what code a case ran."""
     import torch
@@ -77,11 +60,10 @@ def provenance() -> dict:
     import tsbench
 
     return {
-        "git_sha": _git("rev-parse", "HEAD") or None,
-        "git_uncommitted": sorted(line[3:] for line in _git("status", "--porcelain", "--untracked-files=no", "--",
-                                                              *SOURCES).splitlines()),
+        "git_sha": git_sha(ROOT),
+        "git_uncommitted": uncommitted_sources(ROOT, SOURCES) or [],
         "host": socket.gethostname(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores ({_cpu_model()}), {platform.system()}",
+        "machine": machine_text(),
         "device": "cpu",
         "torch_threads": torch.get_num_threads(),
         "torch_version": torch.__version__,

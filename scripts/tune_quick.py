@@ -28,10 +28,9 @@ ALPHA = 0.05
 
 
 def git_sha() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    from tsbench.provenance import git_sha as checkout_sha
+
+    return checkout_sha() or "unknown"
 
 
 def run_grid(out: str, seeds: int, dataset: str) -> float:

@@ -15,11 +15,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+
+from tsbench.provenance import git, git_sha
+from tsbench.provenance import machine as host_machine
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DIR = ROOT / "results" / "benchmarks"
@@ -31,38 +33,12 @@ def results_dir() -> Path:
     return Path(os.environ.get("TSBENCH_BENCHMARK_RESULTS") or DEFAULT_DIR)
 
 
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _memory_gib() -> float | None:
-    try:
-        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def environment() -> dict:
     """Provenance of a measurement: code version, library versions, machine."""
     import numpy
 
     versions = {"python": platform.python_version(), "numpy": numpy.__version__}
-    machine = {"system": platform.system(), "arch": platform.machine(), "cpu": _cpu_model(),
-               "cores": os.cpu_count(), "memory_gib": _memory_gib()}
+    machine = host_machine()
     try:
         import torch
 
@@ -76,11 +52,9 @@ def environment() -> dict:
     except ImportError:  # pragma: no cover
         tsbench_version = None
     versions["tsbench"] = tsbench_version
-    if hasattr(os, "getloadavg"):
-        machine["load_1min"] = round(os.getloadavg()[0], 2)
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    status = git("status", "--porcelain", "--untracked-files=no", cwd=ROOT)
     return {"recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "git_sha": _git("rev-parse", "HEAD"), "git_dirty": None if status is None else bool(status),
+            "git_sha": git_sha(ROOT), "git_dirty": None if status is None else bool(status),
             "versions": versions, "machine": machine}
 
 

@@ -13,7 +13,6 @@ import functools
 import os
 import platform
 import socket
-import subprocess
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -99,14 +98,10 @@ def provenance() -> dict:
     import torch
 
     from .. import __version__
+    from ..provenance import git_sha
 
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
-                             capture_output=True, text=True, timeout=5).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        sha = None
     return {"tsbench_version": __version__, "torch_version": torch.__version__, "numpy_version": np.__version__,
-            "python_version": platform.python_version(), "git_sha": sha, "host": socket.gethostname(),
+            "python_version": platform.python_version(), "git_sha": git_sha(), "host": socket.gethostname(),
             "platform": sys.platform}
 
 
