@@ -2,7 +2,6 @@
 comparisons, folder scan, report) on small folders, and — marked slow — the script end to end with two kills."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import subprocess
@@ -17,15 +16,14 @@ from tsbench.runner import load_records
 from tsbench.runner.grid import plan_cells, run_grid
 from tsbench.runner.store import RunStore
 
+from tests._helpers import load_script
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "chaos.py"
 
 
 @pytest.fixture(scope="module")
 def chaos():
-    spec = importlib.util.spec_from_file_location("chaos", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("chaos")
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import io
 import os
 import subprocess
 import sys
@@ -22,26 +21,19 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tsbench.data import files
 from tsbench.data.files import ChecksumError, DataUnavailableError, Source, fetch
 from tsbench.errors import InputError
 
+from tests._helpers import stock_csv
+
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 60.0  # upper bound of every wait in this file (seconds)
 
 
-def _stock_csv(rows=400, seed=0) -> bytes:
-    values = np.random.default_rng(seed).random((rows, 6)) * 100
-    out = io.StringIO()
-    out.write("Open,High,Low,Close,Adj_Close,Volume\n")
-    np.savetxt(out, values, delimiter=",", fmt="%.17g")
-    return out.getvalue().encode()
-
-
-DATA = _stock_csv()
+DATA = stock_csv(rows=400)
 SHA = hashlib.sha256(DATA).hexdigest()
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import io
 import socket
 import threading
 
@@ -13,13 +12,7 @@ import pytest
 from tsbench.data import files, prepare_all, resolve_dataset
 from tsbench.data.files import ChecksumError, DataUnavailableError, Source, fetch
 
-
-def _stock_csv(rows=60, seed=0) -> bytes:
-    values = np.random.default_rng(seed).random((rows, 6)) * 100
-    out = io.StringIO()
-    out.write("Open,High,Low,Close,Adj_Close,Volume\n")
-    np.savetxt(out, values, delimiter=",", fmt="%.17g")
-    return out.getvalue().encode()
+from tests._helpers import stock_csv
 
 
 def _energy_csv(rows=40, seed=1) -> bytes:
@@ -78,7 +71,7 @@ def _pin(monkeypatch, name, data: bytes, url: str, filename="stock_data.csv"):
 
 
 def test_download_once_then_cached(server, isolated, monkeypatch):
-    data = _stock_csv()
+    data = stock_csv()
     server.files["/stock_data.csv"] = data
     _pin(monkeypatch, "stocks", data, server.base + "/stock_data.csv")
     path = fetch("stocks")
@@ -91,8 +84,8 @@ def test_download_once_then_cached(server, isolated, monkeypatch):
 
 
 def test_checksum_mismatch_is_an_error_and_file_not_kept(server, isolated, monkeypatch):
-    server.files["/stock_data.csv"] = _stock_csv(seed=1)
-    _pin(monkeypatch, "stocks", _stock_csv(seed=0), server.base + "/stock_data.csv")
+    server.files["/stock_data.csv"] = stock_csv(seed=1)
+    _pin(monkeypatch, "stocks", stock_csv(seed=0), server.base + "/stock_data.csv")
     with pytest.raises(ChecksumError, match="sha256") as info:
         fetch("stocks")
     assert "\n" not in str(info.value)
@@ -100,7 +93,7 @@ def test_checksum_mismatch_is_an_error_and_file_not_kept(server, isolated, monke
 
 
 def test_corrupt_cached_file_is_replaced(server, isolated, monkeypatch):
-    data = _stock_csv()
+    data = stock_csv()
     server.files["/stock_data.csv"] = data
     _pin(monkeypatch, "stocks", data, server.base + "/stock_data.csv")
     cached = isolated / "cache" / "data" / "stock_data.csv"
@@ -122,7 +115,7 @@ def test_offline_without_copy_gives_one_clear_error(isolated, monkeypatch):
 
 
 def test_url_override_from_environment(server, isolated, monkeypatch):
-    data = _stock_csv()
+    data = stock_csv()
     server.files["/mirror/s.csv"] = data
     _pin(monkeypatch, "stocks", data, "http://127.0.0.1:9/never-used")
     monkeypatch.setenv("TSBENCH_DATA_URL_STOCKS", server.base + "/mirror/s.csv")
@@ -130,14 +123,14 @@ def test_url_override_from_environment(server, isolated, monkeypatch):
 
 
 def test_local_copy_is_used_and_verified(server, isolated, monkeypatch):
-    data = _stock_csv()
+    data = stock_csv()
     _pin(monkeypatch, "stocks", data, server.base + "/stock_data.csv")
     local = isolated / "local"
     local.mkdir()
     (local / "stock_data.csv").write_bytes(data)
     monkeypatch.setenv("TSBENCH_DATA_DIR", str(local))
     assert fetch("stocks") == local / "stock_data.csv" and server.requests == 0
-    (local / "stock_data.csv").write_bytes(_stock_csv(seed=5))
+    (local / "stock_data.csv").write_bytes(stock_csv(seed=5))
     with pytest.raises(ChecksumError, match="stock_data.csv"):
         fetch("stocks")
     other = isolated / "other"  # the data_dir parameter wins over the environment

@@ -3,7 +3,6 @@ JSON file with the documented keys, and its guards (compile failure, compile tim
 of crashing. (No GPU figures are tested: none were measured.)"""
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -13,15 +12,14 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests._helpers import load_script
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpu_check.py"
 
 
 @pytest.fixture(scope="module")
 def gpu_check():
-    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gpu_check")
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,10 @@ SCORE_COLUMNS = ["metric", "metric_name", "metric_version", "output", "higher_is
                  "protocol", "preset", "seed"]
 
 #: formats of :func:`table` (``tsbench table --format``)
-TABLE_FORMATS = ("md", "latex", "csv", "html", "summary", "records")
+TABLE_FORMATS = ("md", "latex", "csv", "html", "summary", "records", "json")
+#: formats that can show published rows (``published=True``) and the cost tables (``cost=True``)
+PUBLISHED_FORMATS = ("md", "latex", "html", "json")
+COST_FORMATS = ("md", "latex", "html", "json")
 
 
 def _names(value) -> list[str] | None:
@@ -251,15 +254,23 @@ def default_sensitivity(run_folder) -> Path | None:
 
 def render_table(records: pd.DataFrame, format: str = "md", *, citations: dict[str, str] | None = None,
                  layout: str = "per-dataset", ranks: bool = True, standalone: bool = False,
-                 mix_devices: bool = False, run_folder=None, sensitivity=None) -> str:
+                 mix_devices: bool = False, run_folder=None, sensitivity=None, published: bool = False,
+                 cost: bool = False) -> str:
     """The text of one ``format`` of prepared records (see :func:`table`)."""
     from .errors import InputError
-    from .report import build_tables, rank_results, to_csv, to_html, to_latex, to_markdown, to_summary
+    from .report import build_tables, rank_results, to_csv, to_html, to_json, to_latex, to_markdown, to_summary
 
     if format not in TABLE_FORMATS:
         raise InputError("table format", expected=" | ".join(TABLE_FORMATS), got=repr(format),
                          fix="pass one of these formats")
+    for what, wanted, allowed in (("published rows", published, PUBLISHED_FORMATS), ("cost tables", cost,
+                                                                                    COST_FORMATS)):
+        if wanted and format not in allowed:
+            raise InputError(what, expected=f"format {' | '.join(allowed)}", got=f"format {format}",
+                             fix="render one of those formats")
     citations = citations or {}
+    if format == "json":
+        return to_json(records, mix_devices=mix_devices, published=published)
     if format == "records":
         return records.to_csv(index=False)
     if format == "csv":
@@ -268,8 +279,9 @@ def render_table(records: pd.DataFrame, format: str = "md", *, citations: dict[s
         return to_summary(records, mix_devices=mix_devices)
     if format == "html":
         return to_html(records, out_dir=run_folder, sensitivity_dir=sensitivity, layout=layout, citations=citations,
-                       mix_devices=mix_devices)
-    tables = build_tables(records, layout=layout, citations=citations, mix_devices=mix_devices)
+                       mix_devices=mix_devices, published=published, cost=cost)
+    tables = build_tables(records, layout=layout, citations=citations, mix_devices=mix_devices,
+                          published=published, cost=cost)
     rank_tables = rank_results(records, mix_devices=mix_devices) if ranks else None
     return to_markdown(tables, rank_tables) if format == "md" else to_latex(tables, rank_tables, standalone=standalone)
 
@@ -277,7 +289,7 @@ def render_table(records: pd.DataFrame, format: str = "md", *, citations: dict[s
 def table(records, format: str = "md", *, layout: str = "per-dataset", ranks: bool = True, standalone: bool = False,
           citations: bool = True, mix_devices: bool = False, device_type: str | None = None,
           precision: str | None = None, run_folder: str | os.PathLike | None = None,
-          sensitivity: str | os.PathLike | None = None) -> str:
+          sensitivity: str | os.PathLike | None = None, published: bool = False, cost: bool = False) -> str:
     """The leaderboard of ``records`` as text, as ``tsbench table``.
 
     Parameters
@@ -285,7 +297,8 @@ def table(records, format: str = "md", *, layout: str = "per-dataset", ranks: bo
     records : a records DataFrame (:func:`run`, :func:`tsbench.runner.load_records`), a run folder (``--out``)
         or a records file ``.csv``/``.parquet`` (``--records``).
     format : ``md``, ``latex``, ``csv``, ``html`` (one self-contained report), ``summary`` (which model beats
-        the gaussian null on which metric) or ``records`` (the tidy records as CSV).
+        the gaussian null on which metric), ``records`` (the tidy records as CSV) or ``json`` (the versioned
+        machine-readable leaderboard, docs/leaderboard-json.md).
     layout : ``per-dataset`` (one table per dataset) or ``columns`` (datasets as column groups).
     ranks : md/latex: include the rank tables (``--no-ranks`` is ``ranks=False``).
     standalone : latex: a complete compilable document.
@@ -295,6 +308,8 @@ def table(records, format: str = "md", *, layout: str = "per-dataset", ranks: bo
         is a run folder).
     sensitivity : html: folder of validate-metrics figures (default ``RUN/validate-metrics`` or
         ``results/validate-metrics`` when present).
+    published, cost : md/latex/html/json: the cited published numbers as marked extra rows (``--published``);
+        md/latex/html: a cost table per dataset (``--cost``).
     """
     if isinstance(records, (str, os.PathLike)):
         path = Path(records)
@@ -307,8 +322,9 @@ def table(records, format: str = "md", *, layout: str = "per-dataset", ranks: bo
     if sensitivity is None:
         sensitivity = default_sensitivity(run_folder)
     return render_table(records, format, citations=keys, layout=layout, ranks=ranks, standalone=standalone,
-                        mix_devices=mix_devices, run_folder=run_folder, sensitivity=sensitivity)
+                        mix_devices=mix_devices, run_folder=run_folder, sensitivity=sensitivity,
+                        published=published, cost=cost)
 
 
-__all__ = ["SCORE_COLUMNS", "TABLE_FORMATS", "evaluate", "run", "table", "read_records", "load_run_records",
+__all__ = ["SCORE_COLUMNS", "TABLE_FORMATS", "PUBLISHED_FORMATS", "COST_FORMATS", "evaluate", "run", "table", "read_records", "load_run_records",
            "citations_from_registry", "prepare_records", "default_sensitivity", "render_table"]

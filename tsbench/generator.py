@@ -37,8 +37,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -47,6 +45,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .atomic import write_atomically
 from .card import Card
 from .contract import check_complete
 from .errors import InputError, NotFittedError
@@ -73,7 +72,7 @@ class TrainingCheckpoint:
 
     A save is due after every ``every``-th step and once ``seconds`` of training have passed since the last
     save (``None`` turns a trigger off). ``save_file(path, writer)`` writes atomically (``writer(tmp)``, fsync,
-    rename; default :func:`atomic_save`). The file is ``torch.save`` output read back weights-only (NumPy arrays
+    rename; default :func:`tsbench.atomic.write_atomically`). The file is ``torch.save`` output read back weights-only (NumPy arrays
     in a state travel as ``.npy`` bytes). After a fit, ``resumed_step`` is the step it resumed after (0: none)
     and ``saves`` the number of saves it made.
     """
@@ -82,7 +81,7 @@ class TrainingCheckpoint:
                  save_file: Callable[[Path, Callable[[str], Any]], None] | None = None):
         self.path = Path(path)
         self.every, self.seconds = every, seconds
-        self.save_file = save_file or atomic_save
+        self.save_file = save_file or write_atomically
         self.resumed_step = 0
         self.saves = 0
         self._last = time.monotonic()
@@ -318,22 +317,6 @@ class Generator(BaseEstimator):
 
 def _no_progress(step: int, total: int, losses: dict) -> None:
     return None
-
-
-def atomic_save(path: Path, writer: Callable[[str], Any]) -> None:
-    """``writer(tmp)`` writes a temporary file next to ``path``, which is flushed to disk and renamed to it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        writer(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _fit_fingerprint(generator: "Generator", seed: int, arrays: list[np.ndarray]) -> str:

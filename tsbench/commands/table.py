@@ -5,17 +5,13 @@ record-only file of a committed results folder at once (:mod:`tsbench.report.res
 
 ``--format json`` writes the versioned machine-readable leaderboard (:mod:`tsbench.report.leaderboard_json`,
 docs/leaderboard-json.md); ``--published`` adds the papers' numbers as marked extra rows
-(:mod:`tsbench.report.published`); ``--cost`` a cost table after each dataset's table (:mod:`tsbench.report.cost`).
-These three are rendered here, from the records :func:`tsbench.api.prepare_records` prepares."""
+(:mod:`tsbench.report.published`); ``--cost`` a cost table after each dataset's table (:mod:`tsbench.report.cost`)."""
 from __future__ import annotations
 
-from ..api import TABLE_FORMATS
+from ..api import COST_FORMATS, PUBLISHED_FORMATS, TABLE_FORMATS
 from ..api import citations_from_registry, read_records  # noqa: F401  (importable from here too)
 
-FORMATS = tuple(dict.fromkeys(TABLE_FORMATS + ("json",)))
-#: formats that can show published rows / cost tables (json always carries the cost fields)
-PUBLISHED_FORMATS = ("md", "latex", "html", "json")
-COST_FORMATS = ("md", "latex", "html", "json")
+FORMATS = TABLE_FORMATS
 
 
 def register(sub) -> None:
@@ -76,12 +72,13 @@ def run(args) -> int:
                                  f"set of files)")
     records = read_records(args.records) if args.records else load_run_records(args.out)
     run_folder = None if args.records and not Path(args.out).is_dir() else args.out
-    if not args.results_dir and (args.format == "json" or args.published or args.cost):
-        text = _render_extras(args, records, run_folder)
-    elif not args.results_dir:
+    if not args.results_dir:
         text = table(records, args.format, layout=args.layout, ranks=not args.no_ranks, standalone=args.standalone,
                      citations=not args.no_citations, mix_devices=args.mix_devices, device_type=args.device_type,
-                     precision=args.precision, run_folder=run_folder, sensitivity=args.sensitivity)
+                     precision=args.precision, run_folder=run_folder, sensitivity=args.sensitivity,
+                     published=args.published, cost=args.cost)
+        if args.published:
+            _note_unmatched_published(records, args)
     if not args.results_dir:
         if args.output:
             Path(args.output).parent.mkdir(parents=True, exist_ok=True)
@@ -109,33 +106,16 @@ def run(args) -> int:
     return 0
 
 
-def _render_extras(args, records, run_folder) -> str:
-    """``--format json``, ``--published`` and ``--cost`` (the formats :func:`tsbench.api.render_table` does not
-    render), from the records :func:`tsbench.api.prepare_records` prepares; notes on stderr when no published
-    number matches."""
+def _note_unmatched_published(records, args) -> None:
+    """A note on stderr when no published number matches the rendered tables (what they cover instead)."""
     import sys
 
-    from ..api import default_sensitivity, prepare_records
-    from ..report import build_tables, rank_results, to_html, to_json, to_latex, to_markdown
+    from ..api import prepare_records
+    from ..report import build_tables
     from ..report.published import coverage
 
-    records, citations = prepare_records(records, device_type=args.device_type, precision=args.precision,
-                                         citations=not args.no_citations)
-    mix = args.mix_devices
-    if args.format == "json":
-        text = to_json(records, mix_devices=mix, published=args.published)
-    elif args.format == "html":
-        sensitivity = args.sensitivity if args.sensitivity is not None else default_sensitivity(run_folder)
-        text = to_html(records, out_dir=run_folder, sensitivity_dir=sensitivity, layout=args.layout,
-                       citations=citations, mix_devices=mix, published=args.published, cost=args.cost)
-    else:
-        tables = build_tables(records, layout=args.layout, citations=citations, mix_devices=mix,
-                              published=args.published, cost=args.cost)
-        ranks = None if args.no_ranks else rank_results(records, mix_devices=mix)
-        text = (to_markdown(tables, ranks) if args.format == "md"
-                else to_latex(tables, ranks, standalone=args.standalone))
-    if args.published and not any(t.published for t in build_tables(records, layout=args.layout,
-                                                                     mix_devices=mix, published=True)):
+    records, _ = prepare_records(records, device_type=args.device_type, precision=args.precision, citations=False)
+    tables = build_tables(records, layout=args.layout, mix_devices=args.mix_devices, published=True)
+    if not any(t.published for t in tables):
         print(f"note: no published number matches these tables; the published numbers cover {coverage()}",
               file=sys.stderr)
-    return text

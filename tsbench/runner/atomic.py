@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import errno
 import json
-import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from ..atomic import write_atomically
 from ..errors import InputError
 
 #: errno values that mean "this folder cannot take the write", not a bug
@@ -47,26 +46,9 @@ def storage_errors(path: Path):
 
 
 def atomic_save(path: Path, writer: Callable[[str], Any]) -> None:
-    """``writer(tmp_path)`` writes a file, which is flushed to disk and renamed to ``path``."""
-    path = Path(path)
-    with storage_errors(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            writer(tmp)
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; results get the usual permissions
-            _fsync(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """:func:`tsbench.atomic.write_atomically`, with storage failures as :class:`ResultsNotWritable`."""
+    with storage_errors(Path(path)):
+        write_atomically(path, writer)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -97,14 +79,6 @@ def read_json(path: Path) -> Any:
     """Parse a JSON file (unverified; cell files are read through :class:`.cellfiles.CellFolder`)."""
     with open(path) as fh:
         return json.load(fh)
-
-
-def _fsync(name: str) -> None:
-    fd = os.open(name, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _json_default(value):
