@@ -38,7 +38,7 @@ from torch import nn
 
 from tsbench.card import Card
 from tsbench.errors import InputError
-from tsbench.params import NON_NEGATIVE, POSITIVE, STRICTLY_POSITIVE
+from tsbench.params import NON_NEGATIVE, POSITIVE, STRICTLY_POSITIVE, Interval
 from tsbench.memory import retain_freed_memory
 from tsbench.nn.gru import TF1GRU
 from tsbench.nn.optim import MaskedAdam
@@ -174,7 +174,7 @@ class TimeGAN(TorchGenerator):
     )
     #: smoke: seconds, for tests. quick: NOT the paper's budget — the paper's architecture with 200 steps per
     #: phase (measured scores and fit times: results/tuning/quick-sines.json). paper: the reference code's defaults.
-    parameter_constraints = {"hidden_dim": POSITIVE, "num_layers": POSITIVE, "batch_size": POSITIVE,
+    parameter_constraints = {"hidden_dim": POSITIVE, "num_layers": Interval(2, None), "batch_size": POSITIVE,
                              "iterations": POSITIVE, "gamma": NON_NEGATIVE, "lr": STRICTLY_POSITIVE,
                              "gru_init": ("tf1", "torch")}
     presets = {

@@ -16,7 +16,8 @@ from tsbench.registry import generators, metrics
     ("gan[lr=-1]", "lr: expected a number > 0"),
     ("nrgan[hidden=0]", "hidden: expected an integer ≥ 1"),
     ("gan[batch_size=0]", "batch_size: expected an integer ≥ 1"),
-    ("timegan[num_layers=0]", "num_layers: expected an integer ≥ 1"),
+    ("timegan[num_layers=0]", "num_layers: expected an integer ≥ 2"),
+    ("timegan[num_layers=1]", "num_layers: expected an integer ≥ 2"),  # the supervisor has num_layers − 1
     ("crnngan[dropout=1.5]", "dropout: expected a number ≥ 0 and < 1"),
     ("gan[iterations=0]", "iterations: expected an integer ≥ 1"),
     ("gan[output=relu]", "output: expected one of 'tanh', 'sigmoid'"),

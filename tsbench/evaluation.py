@@ -59,6 +59,7 @@ class MetricSpec:
     name: str
     params: dict  # resolved: preset + explicit + protocol/repeats
     key: str  # cache key inside a cell
+    seed_key: str = ""  # what the metric's seed derives from: name and resolved parameters only (no code hash)
 
     @classmethod
     def build(cls, display: str, *, preset: str, protocol: str, repeats: int | None) -> "MetricSpec":
@@ -78,7 +79,8 @@ class MetricSpec:
         key_src = {"name": name, "params": identity_params(params), "version": metric_cls.version,
                    "code": source_hash(metric_cls)}
         canonical = format_display_name(name, explicit)
-        return cls(canonical, name, params, f"{name}-{stable_hash(key_src)}")
+        seed_key = f"{name}-{stable_hash({'name': name, 'params': identity_params(params)})}"
+        return cls(canonical, name, params, f"{name}-{stable_hash(key_src)}", seed_key)
 
     def instantiate(self):
         return metrics.get(self.name)(**self.params)
@@ -97,8 +99,9 @@ def set_threads(threads: int) -> None:
 
 
 def metric_seed(seed: int, spec: MetricSpec) -> int:
-    """The seed ``tsbench evaluate`` gives one metric: independent of the other metrics and of the order."""
-    return derive_seed(seed, spec.key)
+    """The seed ``tsbench evaluate`` gives one metric: independent of the other metrics and of the order, and
+    derived from the metric's name and parameters only, so editing a metric's source does not redraw it."""
+    return derive_seed(seed, spec.seed_key)
 
 
 def timed_compute(spec: MetricSpec, real_train: np.ndarray, real_test: np.ndarray, synthetic: np.ndarray, *,

@@ -131,7 +131,7 @@ def run_validation(datasets: list[str], metrics: list[str], *, preset: str = "qu
                                                    derive_seed(seed, name, c.label, r)) for c in corruptions}
             for spec in specs:
                 metric = spec.instantiate()
-                metric_seed = derive_seed(seed, name, spec.key, r)
+                metric_seed = derive_seed(seed, name, spec.seed_key, r)
                 for c in corruptions:
                     start = time.perf_counter()
                     try:

@@ -5,7 +5,12 @@ The cell id is a hash of: dataset name, version and resolved parameters; generat
 parameters (runtime-only ones such as ``device`` excluded), class ``version`` and the source hash of its
 module; the preset, the protocol tag, the seed, the device type (``cpu``/``cuda``/``mps``, not the index)
 and the precision (``float32``, ``amp``, ``float32-tf32``), so a CPU cell and a CUDA or mixed-precision cell
-never share a cache entry. Editing one generator's file invalidates only its cells. The spec written to a cell's
+never share a cache entry. Editing one generator's file invalidates only its cells.
+
+The seeds a cell trains, samples and scores with derive from *names* only (:attr:`CellSpec.seed_id`: dataset
+identity, generator name and resolved parameters, preset, protocol, seed index; metric name and parameters), not
+from the code hashes or versions in the cell id: editing a generator or metric re-runs its cells with the same
+seeds, so a number moves only when the computation does. The spec written to a cell's
 ``cell.json`` also carries the generator class's declared ``role`` (model, calibration, corruption), which the
 records and the report read; it is not part of the id.
 Metric results inside a cell are keyed the same way (metric name, resolved parameters, version, source
@@ -49,6 +54,7 @@ class CellSpec:
     device_type: str = "cpu"  # "cpu", "cuda", "mps" (no index): part of the identity
     precision: str = "float32"  # "float32", "amp" (mixed precision), "float32-tf32" …: part of the identity
     role: str = "model"  # the generator class's declared role (tsbench.generator.ROLES); not part of the identity
+    seed_id: str = ""  # hash of the names the seeds derive from (no code hash, no version, no device)
 
     @property
     def label(self) -> str:
@@ -61,14 +67,14 @@ class CellSpec:
 
     @property
     def fit_seed(self) -> int:
-        return derive_seed("fit", self.cell_id)
+        return derive_seed("fit", self.seed_id)
 
     @property
     def sample_seed(self) -> int:
-        return derive_seed("sample", self.cell_id)
+        return derive_seed("sample", self.seed_id)
 
     def metric_seed(self, metric: MetricSpec) -> int:
-        return derive_seed("metric", self.cell_id, metric.key)
+        return derive_seed("metric", self.seed_id, metric.seed_key)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -123,13 +129,16 @@ def build_cell(dataset_display: str, dataset_id: dict, generator_display: str, s
         "preset": preset, "protocol": get_protocol(protocol).tag, "seed": seed, "n_samples": n_samples,
         "device_type": kind, "precision": precision,
     }
+    seed_names = {"dataset": dataset_id, "generator": {"name": name, "params": identity_params(params)},
+                  "preset": preset, "protocol": identity["protocol"], "seed": seed}
     if "device" in gen_cls._get_param_names():
         params["device"] = device
     return CellSpec(dataset=dataset_display, generator=format_display_name(name, explicit), seed=seed,
                     preset=preset, protocol=get_protocol(protocol).tag, metrics=metric_specs, generator_params=params,
                     device=device, n_samples=n_samples, cell_id=_hash(identity), dataset_id=dataset_id,
                     generator_version=f"{gen_cls.version}+{source_hash(gen_cls)}", timeout=timeout,
-                    device_type=kind, precision=precision, role=getattr(gen_cls, "role", "model"))
+                    device_type=kind, precision=precision, role=getattr(gen_cls, "role", "model"),
+                    seed_id=_hash(seed_names))
 
 
 __all__ = ["CellSpec", "MetricSpec", "build_cell", "device_type", "precision_label", "source_hash"]
