@@ -1,6 +1,6 @@
 """Speed of the post-hoc scores at full timegan2019 settings: DS (2000 iterations) + PS (5000 iterations),
 10 repeats each, one Sines-sized cell (10000 × 24 × 5 real and synthetic windows). Target on 2 CPU cores:
-≤ 30 s (the TF1 reference: ≈ 9 min for 10 + 10 calls). Measured both ways: in this process, one metric after
+≤ 30 s (no TensorFlow reference timing is quoted: none was measured into a committed output). Measured both ways: in this process, one metric after
 the other on one thread; and with ``jobs=2``, one spawned worker per metric (start-up included).
 
     python -m pytest tests/benchmarks/test_bench_posthoc.py --benchmark-enable --benchmark-only -m benchmark
@@ -13,8 +13,6 @@ import pytest
 from tsbench.data.sines import sine_windows
 from tsbench.evaluation import compute_metrics
 from tsbench.runner.cells import MetricSpec
-
-TF_REFERENCE_S = 540  # ≈ 10 × 18 s (DS) + 10 × 36 s (PS), the TensorFlow reference on these machines
 
 
 @pytest.mark.benchmark
@@ -29,8 +27,7 @@ def test_ds_plus_ps_sines_timegan2019(benchmark, jobs):
 
     ds, ps = (r["value"] for r in benchmark.pedantic(run, rounds=3, iterations=1))
     assert len(ds) == len(ps) == 10
-    benchmark.extra_info.update(ds_mean=float(np.mean(ds)), ps_mean=float(np.mean(ps)),
-                                ratio_to_tf=TF_REFERENCE_S / benchmark.stats.stats.median)
+    benchmark.extra_info.update(ds_mean=float(np.mean(ds)), ps_mean=float(np.mean(ps)))
 
 
 @pytest.mark.benchmark
@@ -49,7 +46,6 @@ def test_one_sines_cell_timegan2019_run_jobs_two(benchmark, tmp_path):
         assert not summary.failures
 
     benchmark.pedantic(run, rounds=3, iterations=1)
-    benchmark.extra_info["ratio_to_tf"] = TF_REFERENCE_S / benchmark.stats.stats.median
 
 
 @pytest.mark.benchmark
