@@ -71,6 +71,25 @@ class Endless(_Constant):
         super()._fit(X, seed=seed, callback=callback)
 
 
+class Sleeper(_Constant):
+    """Sleeps inside one training step (as a call into C code would): never reports progress."""
+
+    name = "sleeper"
+
+    def _fit(self, X, *, seed, callback, **kwargs):
+        time.sleep(600)
+
+
+class Spinner(_Constant):
+    """Spins in a Python loop without reporting progress."""
+
+    name = "spinner"
+
+    def _fit(self, X, *, seed, callback, **kwargs):
+        while True:
+            pass
+
+
 class Exploding(_Constant):
     name = "exploding"
 
@@ -78,7 +97,7 @@ class Exploding(_Constant):
         raise RuntimeError("boom")
 
 
-TEST_GENERATORS = {cls.name: cls for cls in (DieOnce, AlwaysDie, Endless, Exploding)}
+TEST_GENERATORS = {cls.name: cls for cls in (DieOnce, AlwaysDie, Endless, Sleeper, Spinner, Exploding)}
 
 
 def register() -> None:

@@ -300,3 +300,46 @@ def test_sigkill_at_random_moments_mid_fit_then_resume_gives_the_uninterrupted_r
     assert files["compared"] == 6 and files["differing"] == []
     scan = chaos.scan_folder(killed)
     assert scan["orphans"] == [] and scan["unverifiable"] == [], scan
+
+
+@pytest.mark.parametrize("text, timing", [
+    ("90s", {"every": None, "seconds": 90.0}), ("5m", {"every": None, "seconds": 300.0}),
+    ("1h", {"every": None, "seconds": 3600.0}), ("500steps", {"every": 500, "seconds": None}),
+    ("1step", {"every": 1, "seconds": None}), ("off", {"every": None, "seconds": None})])
+def test_checkpoint_every_values(text, timing):
+    from tsbench.runner.execute import parse_checkpoint_every
+
+    assert parse_checkpoint_every(text) == timing
+
+
+@pytest.mark.parametrize("bad", ["often", "0s", "-5m", "5", "1.5steps", ""])
+def test_a_bad_checkpoint_every_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, bad):
+    from tsbench.cli import main
+
+    out = tmp_path / "runs"
+    assert main(["run", "-g", "gaussian", "-m", "mmd", "--preset", "smoke", f"--checkpoint-every={bad}",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--checkpoint-every" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_checkpoint_every_reaches_the_fit_and_is_not_part_of_the_identity(tmp_path, monkeypatch):
+    """The interval travels with the cell (so remote Dask workers get it too), overrides the environment, and
+    never changes the cell id."""
+    from tsbench.runner.cellfiles import CellFolder
+
+    monkeypatch.setenv("TSBENCH_CHECKPOINT_SECONDS", "5")
+    seen = []
+    original = CellFolder.fit_checkpoint
+
+    def spy(self, **timing):
+        seen.append(timing)
+        return original(self, **timing)
+
+    monkeypatch.setattr(CellFolder, "fit_checkpoint", spy)
+    cell = plan_cells(["sines"], ["gan[iterations=40]"], ["mmd"], seeds=1, preset="smoke", protocol="tsbench",
+                      device="cpu", checkpoint_every="7steps")[0]
+    assert cell.cell_id == _cells()[0].cell_id
+    run_grid([cell], tmp_path, progress=False)
+    assert seen == [{"every": 7, "seconds": None}]

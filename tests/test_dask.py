@@ -118,6 +118,25 @@ def test_timeout_and_failing_cells_are_recorded_while_others_finish(client, tmp_
     assert (records.loc[["real"], "status"] == "done").all()
 
 
+def test_hanging_cells_are_killed_from_outside_and_the_grid_finishes(client, tmp_path):
+    """A plugin that sleeps inside one step or spins without reporting progress never reaches the cooperative
+    check: the worker kills the cell's process at timeout + grace, records `timeout`, and takes the next cell."""
+    cells = smoke(["sleeper", "spinner", "gaussian"])
+    cells = [dataclasses.replace(c, timeout=30.0 if c.generator == "gaussian" else 1.0) for c in cells]
+    start = time.monotonic()
+    summary = run_grid(cells, tmp_path / "runs", executor=DaskExecutor(client=client, grace=1.0), progress=False)
+    assert time.monotonic() - start < 120
+    status = {o.label.split(" / ")[1]: o for o in summary.outcomes}
+    assert status["gaussian"].status == "done", status["gaussian"].error
+    for name in ("sleeper", "spinner"):
+        assert status[name].status == "timeout" and "worker killed" in status[name].error, status[name].error
+    records = load_records(tmp_path / "runs").set_index("generator")
+    assert records.loc["sleeper", "status"] == "timeout" and records.loc["spinner", "status"] == "timeout"
+    # the next run retries the timed-out cells and keeps the finished one
+    again = run_grid(cells, tmp_path / "runs", executor=DaskExecutor(client=client, grace=1.0), progress=False)
+    assert again.cached == 1 and {o.status for o in again.outcomes} == {"timeout"}
+
+
 def test_force_reruns_through_the_shipped_folder(client, tmp_path):
     cells = smoke(["gaussian"])
     out = tmp_path / "runs"

@@ -3,6 +3,10 @@ worker replaced, and the rest of the grid finishes — even when the plugin neve
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -71,3 +75,63 @@ def test_hanging_cells_are_killed_recorded_and_the_grid_finishes(tmp_path, hangi
     # the next run retries the timed-out cells (never cached as done) and keeps the finished one
     again = run_grid(cells, tmp_path / "runs", executor=ProcessExecutor(2, grace=1.0), progress=False)
     assert again.cached == 1 and {o.status for o in again.outcomes} == {"timeout"}
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie awaiting its reaper counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+PID_PLUGIN = '''
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tsbench.generator import Generator
+
+
+class PidSleeper(Generator):
+    """Writes its process id next to this file, then sleeps inside its fit."""
+
+    name = "pid_sleeper"
+
+    def _fit(self, X, *, seed, callback):
+        (Path(__file__).parent / f"pid-{os.getpid()}").touch()
+        time.sleep(600)
+
+    def _sample(self, n, *, seed):
+        return np.zeros((n, self.seq_len_, self.n_features_in_), dtype=np.float32)
+'''
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process states from /proc")
+def test_workers_exit_when_the_parent_run_is_killed(tmp_path):
+    """SIGKILL only `tsbench run --jobs 2` (not its process group): its workers end too, instead of training on."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "pid_sleeper.py").write_text(PID_PLUGIN)
+    cmd = [sys.executable, "-m", "tsbench.cli", "run", "--include", str(plugins), "-g", "pid_sleeper",
+           "-d", "sines", "-m", "mmd", "--preset", "smoke", "--seeds", "2", "--jobs", "2", "--no-progress",
+           "--out", str(tmp_path / "runs")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(plugins.glob("pid-*"))) < 2:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        time.sleep(0.05)
+    pids = [int(p.name.split("-")[1]) for p in plugins.glob("pid-*")]
+    assert len(pids) == 2 and all(map(_alive, pids))
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(map(_alive, pids)):
+        time.sleep(0.1)
+    survivors = [pid for pid in pids if _alive(pid)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, f"orphaned workers still running: {survivors}"

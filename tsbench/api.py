@@ -118,7 +118,7 @@ def run(generators: str | Iterable[str], datasets: str | Iterable[str] | None = 
         repeats: int | None = None, n_samples: int | None = None, device: str = "auto", threads: int | None = None,
         timeout: float | None = None, force: Iterable[str] = (), executor=None,
         data_dir: str | os.PathLike | None = None, include: Iterable[str] = (),
-        progress: bool | None = None) -> pd.DataFrame:
+        checkpoint_every: str | None = None, progress: bool | None = None) -> pd.DataFrame:
     """Train and score a grid of (dataset, generator, seed) cells into ``out``, resumably, as ``tsbench run``.
 
     Parameters
@@ -127,9 +127,10 @@ def run(generators: str | Iterable[str], datasets: str | Iterable[str] | None = 
         or ``"all"`` (``--all``: every available generator but the corruption rows).
     datasets : dataset names or ``.csv``/``.npy`` files (``-d``; default ``["sines"]``).
     metrics : metric display names or wildcards (``-m``; default every available metric of ``protocol``).
-    seeds, preset, protocol, repeats, n_samples, device, threads, timeout, force, jobs, data_dir, include : as
-        ``--seeds``, ``--preset``, ``--protocol``, ``--repeats``, ``--n-samples``, ``--device``, ``--threads``,
-        ``--timeout``, ``--force``, ``--jobs``, ``--data-dir``, ``--include`` (folders of plugin files).
+    seeds, preset, protocol, repeats, n_samples, device, threads, timeout, force, jobs, data_dir, include,
+    checkpoint_every : as ``--seeds``, ``--preset``, ``--protocol``, ``--repeats``, ``--n-samples``, ``--device``,
+        ``--threads``, ``--timeout``, ``--force``, ``--jobs``, ``--data-dir``, ``--include`` (folders of plugin
+        files), ``--checkpoint-every`` (``"5m"``, ``"500steps"``, ``"off"``).
     out : the results folder (``--out``); finished cells in it are reused, never recomputed.
     executor : where cells run: ``None`` (chosen from ``jobs``, as without ``--executor``) or an executor object,
         e.g. ``tsbench.runner.executors.ProcessExecutor(4)`` or ``tsbench.runner.dask_executor.DaskExecutor
@@ -155,7 +156,8 @@ def run(generators: str | Iterable[str], datasets: str | Iterable[str] | None = 
     every = isinstance(generators, str) and generators == "all"  # `--all`: no corruption rows
     gens, mets, skipped = select_grid(None if every else _names(generators), _names(metrics), protocol, all_=every)
     cells = plan_cells(_names(datasets) or ["sines"], gens, mets, seeds=seeds, preset=preset, protocol=protocol,
-                       repeats=repeats, device=device, n_samples=n_samples, timeout=timeout)
+                       repeats=repeats, device=device, n_samples=n_samples, timeout=timeout,
+                       checkpoint_every=checkpoint_every)
     if threads is not None:
         from .evaluation import set_threads
         from .validation import MAX_THREADS, check_positive_int

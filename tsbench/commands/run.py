@@ -72,7 +72,11 @@ def register(sub) -> None:
                         help="where cells run (default: a process pool when --jobs > 1, in-process for one job "
                              "or a single pending cell)")
     parser.add_argument("--timeout", type=float, default=None,
-                        help="seconds per cell; a cell past it is recorded as 'timeout' (checked at progress reports)")
+                        help="seconds per cell; a cell past it is recorded as 'timeout' (checked at progress reports; "
+                             "with --jobs > 1 or --executor dask a cell past it plus a grace period is killed)")
+    parser.add_argument("--checkpoint-every", default=None, metavar="WHEN",
+                        help="how often a resumable fit saves its training state: 90s, 5m, 1h, 500steps or off "
+                             "(default: every 60 s of training; $TSBENCH_CHECKPOINT_SECONDS/_STEPS)")
     parser.add_argument("--data-dir", default=None, help="folder with local copies of the dataset files")
     add_dask_arguments(parser)
     parser.add_argument("--no-progress", action="store_true")
@@ -99,7 +103,8 @@ def run(args) -> int:
     for name, reason in skipped:
         print(f"skipped {name}: {reason}")
     cells = plan_cells(datasets, gens, mets, seeds=args.seeds, preset=args.preset, protocol=args.protocol,
-                       repeats=args.repeats, device=args.device, n_samples=args.n_samples, timeout=args.timeout)
+                       repeats=args.repeats, device=args.device, n_samples=args.n_samples, timeout=args.timeout,
+                       checkpoint_every=args.checkpoint_every)
     if args.threads is not None:
         from ..runner.executors import set_threads
         from ..validation import MAX_THREADS, check_positive_int

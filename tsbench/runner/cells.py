@@ -55,6 +55,7 @@ class CellSpec:
     precision: str = "float32"  # "float32", "amp" (mixed precision), "float32-tf32" …: part of the identity
     role: str = "model"  # the generator class's declared role (tsbench.generator.ROLES); not part of the identity
     seed_id: str = ""  # hash of the names the seeds derive from (no code hash, no version, no device)
+    checkpoint: dict | None = None  # {"every": steps, "seconds": s} of mid-fit checkpoints (None: the env/default)
 
     @property
     def label(self) -> str:
@@ -115,7 +116,7 @@ def precision_label(device_kind: str, params: dict) -> str:
 
 def build_cell(dataset_display: str, dataset_id: dict, generator_display: str, seed: int, *, preset: str,
                protocol: str, metric_specs: tuple[MetricSpec, ...], device: str, n_samples: int | None,
-               timeout: float | None = None) -> CellSpec:
+               timeout: float | None = None, checkpoint: dict | None = None) -> CellSpec:
     name, explicit = parse_display_name(generator_display)
     gen_cls = generators.get(name)
     params = resolve_params(gen_cls, preset, explicit, display=generator_display)
@@ -138,7 +139,7 @@ def build_cell(dataset_display: str, dataset_id: dict, generator_display: str, s
                     device=device, n_samples=n_samples, cell_id=_hash(identity), dataset_id=dataset_id,
                     generator_version=f"{gen_cls.version}+{source_hash(gen_cls)}", timeout=timeout,
                     device_type=kind, precision=precision, role=getattr(gen_cls, "role", "model"),
-                    seed_id=_hash(seed_names))
+                    seed_id=_hash(seed_names), checkpoint=checkpoint)
 
 
 __all__ = ["CellSpec", "MetricSpec", "build_cell", "device_type", "precision_label", "source_hash"]

@@ -31,6 +31,7 @@ from ..validation import check_positive_int
 from .cells import CellSpec
 from .execute import CellOutcome, provenance
 from .store import RunStore
+from .deadline import GRACE_S
 from .transfer import apply_cell_files, pack_cell, run_cell_detached
 
 try:  # this module is imported only for --executor dask; without the extra, require_distributed explains
@@ -109,11 +110,15 @@ class DaskExecutor:
         Pack this many GPU cells (device ``cuda``/``auto``) on one GPU: each requests the Dask resource
         ``GPU=1/cells_per_gpu``; workers must offer ``GPU=1`` (``dask worker --resources GPU=1``).
         CPU cells request nothing.
+    grace : float
+        A cell with a ``--timeout`` runs in a child process of its worker, killed (with its process group) at
+        ``timeout + grace`` seconds and recorded as ``timeout`` (:mod:`tsbench.runner.deadline`): a hard
+        timeout, as with ``--jobs``.
     """
 
     def __init__(self, client=None, address: str | None = None, n_workers: int = 2, threads_per_worker: int = 1,
                  cluster: str = "local", slurm_options: dict | None = None, retries: int = 2,
-                 cells_per_gpu: int | None = None):
+                 cells_per_gpu: int | None = None, grace: float = GRACE_S):
         self.client = client
         self.address = address
         self.n_workers = n_workers
@@ -122,6 +127,7 @@ class DaskExecutor:
         self.slurm_options = slurm_options
         self.retries = retries
         self.cells_per_gpu = cells_per_gpu
+        self.grace = grace
 
     @classmethod
     def from_options(cls, options: DaskOptions) -> DaskExecutor:
@@ -157,7 +163,7 @@ class DaskExecutor:
                 cell = next(pending, None)
                 if cell is not None:
                     future = client.submit(run_cell_detached, cell, pack_cell(store.cell_dir(cell.cell_id)),
-                                           cell.cell_id in force_ids, self.threads_per_worker, pure=False,
+                                           cell.cell_id in force_ids, self.threads_per_worker, self.grace, pure=False,
                                            key=f"tsbench-cell-{cell.cell_id}-{token}", retries=self.retries,
                                            resources=self._resources(cell))
                     futures[future] = cell

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import platform
+import re
 import socket
 import time
 import traceback
@@ -51,6 +52,26 @@ def checkpoint_timing() -> dict:
             raise InputError(env, expected="a non-negative number or 'off'", got=repr(text), fix=f"unset {env}")
         timing[key] = value or None
     return timing
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_checkpoint_every(text: str) -> dict:
+    """``--checkpoint-every``: ``"90s"``, ``"5m"``, ``"1h"`` (training time), ``"500steps"`` (fit steps) or
+    ``"off"`` → ``{"every": steps, "seconds": seconds}`` as :func:`checkpoint_timing` returns it."""
+    from ..errors import InputError
+
+    value = str(text).strip().lower().replace(" ", "")
+    if value == "off":
+        return {"every": None, "seconds": None}
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(s|m|h)|(\d+)steps?", value)
+    if match is None or float(match.group(1) or match.group(3)) <= 0:
+        raise InputError("--checkpoint-every", expected="a positive duration (90s, 5m, 1h), a number of fit "
+                         "steps (500steps) or 'off'", got=repr(text), fix="pass e.g. --checkpoint-every 5m")
+    if match.group(3):
+        return {"every": int(match.group(3)), "seconds": None}
+    return {"every": None, "seconds": float(match.group(1)) * _UNITS[match.group(2)]}
 
 
 class CellTimeout(TsbenchError):
@@ -211,7 +232,7 @@ def _train_and_sample(cell: CellSpec, split, folder: CellFolder, progress):
     name, _ = parse_display_name(cell.generator)
     generator = generators.get(name)(**cell.generator_params)
     from_floor = uses_floor(name)
-    checkpoint = folder.fit_checkpoint(**checkpoint_timing())  # resumed when an interrupted fit left one
+    checkpoint = folder.fit_checkpoint(**(cell.checkpoint or checkpoint_timing()))  # resumed when an interrupted fit left one
     start = time.perf_counter()
     generator.fit(split.train, seed=cell.fit_seed, callback=progress, X_test=split.floor if from_floor else None,
                   checkpoint=checkpoint)

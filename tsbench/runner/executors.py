@@ -19,6 +19,7 @@ from ..evaluation import set_threads  # noqa: F401  (re-exported: `from tsbench.
 from .cells import CellSpec
 from .atomic import ResultsNotWritable
 from .execute import CellOutcome, record_outcome, run_cell
+from .orphans import exit_with_parent
 
 
 class Executor(Protocol):
@@ -46,7 +47,8 @@ class ProcessExecutor:
     seconds (the cooperative check inside the cell gets the first chance) is killed, the cell is recorded as
     ``timeout`` in its folder, and a fresh worker takes the next cell — so a plugin that hangs inside one step,
     in C code or in a loop that never reports progress cannot stall the grid. A worker that dies (killed,
-    out of memory) fails its cell, is replaced, and the rest of the grid finishes.
+    out of memory) fails its cell, is replaced, and the rest of the grid finishes. A worker whose parent is
+    killed exits too (:mod:`.orphans`).
     """
 
     def __init__(self, jobs: int, threads_per_job: int = 1, grace: float = 30.0, poll: float = 0.2):
@@ -134,7 +136,8 @@ class _Worker:
 
 
 def _work(tasks, results, threads: int) -> None:
-    """Worker loop: run cells from ``tasks`` until the parent stops the process."""
+    """Worker loop: run cells from ``tasks`` until the parent stops the process (or dies: :mod:`.orphans`)."""
+    exit_with_parent()
     set_threads(threads)
     while True:
         cell, out, force = tasks.get()

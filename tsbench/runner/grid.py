@@ -19,7 +19,7 @@ from ..protocols import runnable_protocol
 from ..validation import check_positive_int
 from .cells import CellSpec, MetricSpec, build_cell
 from ..seeding import derive_seed
-from .execute import CellOutcome, dataset_identity, instantiate_dataset, load_split
+from .execute import CellOutcome, dataset_identity, instantiate_dataset, load_split, parse_checkpoint_every
 from .store import RunStore
 
 
@@ -45,11 +45,14 @@ MAX_SEEDS = 1000
 
 def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *, seeds: int, preset: str,
                protocol: str, repeats: int | None = None, device: str = "cpu",
-               n_samples: int | None = None, timeout: float | None = None) -> list[CellSpec]:
+               n_samples: int | None = None, timeout: float | None = None,
+               checkpoint_every: str | None = None) -> list[CellSpec]:
     """All cells of the grid (validates every name and parameter before anything runs). A list value in a
     generator or metric display name is a sweep: ``gan[lr=[1e-3,1e-4]]`` gives the rows ``gan[lr=0.001]`` and
-    ``gan[lr=0.0001]``."""
+    ``gan[lr=0.0001]``. ``checkpoint_every`` (``"5m"``, ``"500steps"``, ``"off"``): how often resumable fits save
+    their training state (default: ``$TSBENCH_CHECKPOINT_SECONDS``/``_STEPS``, else every 60 s of training)."""
     check_preset(preset)
+    checkpoint = parse_checkpoint_every(checkpoint_every) if checkpoint_every is not None else None
     generators = [name for display in generators for name in expand_sweeps(display)]
     metrics = [name for display in metrics for name in expand_sweeps(display)]
     protocol = runnable_protocol(protocol).tag
@@ -72,7 +75,7 @@ def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *
             for seed in range(seeds):
                 cells.append(build_cell(dataset_spec, identity, generator, seed, preset=preset, protocol=protocol,
                                         metric_specs=metric_specs, device=device, n_samples=n_samples,
-                                        timeout=timeout))
+                                        timeout=timeout, checkpoint=checkpoint))
     return cells
 
 

@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 from .atomic import atomic_write_bytes, remove
 from .cellfiles import CellFolder
 from .cells import CellSpec
+from .deadline import GRACE_S, run_cell_with_deadline
 from .execute import CellOutcome, run_cell
 from .store import RunStore
 
@@ -69,9 +70,10 @@ def unpack_cell(files: dict[str, bytes], folder: Path) -> None:
         target.write_bytes(data)
 
 
-def run_cell_detached(cell: CellSpec, files: dict[str, bytes], force: bool,
-                      threads: int = 1) -> tuple[CellOutcome, dict[str, bytes], list[str]]:
-    """Run ``cell`` in a private temporary results folder seeded with ``files``.
+def run_cell_detached(cell: CellSpec, files: dict[str, bytes], force: bool, threads: int = 1,
+                      grace: float = GRACE_S) -> tuple[CellOutcome, dict[str, bytes], list[str]]:
+    """Run ``cell`` in a private temporary results folder seeded with ``files``; a cell with a ``timeout`` runs
+    in a child process killed at ``timeout + grace`` seconds (:mod:`.deadline`: a hard timeout).
 
     Returns ``(outcome, changed, removed)``: the new or modified files (bytes) and the shipped paths the
     run deleted. Executed on Dask workers; nothing outside the temporary folder is written.
@@ -80,9 +82,14 @@ def run_cell_detached(cell: CellSpec, files: dict[str, bytes], force: bool,
 
     set_threads(threads)
     with tempfile.TemporaryDirectory(prefix="tsbench-cell-") as tmp:
-        folder = RunStore(tmp).cell_dir(cell.cell_id)
+        out = Path(tmp) / "run"
+        folder = RunStore(out).cell_dir(cell.cell_id)
         unpack_cell(files, folder)
-        outcome = run_cell(cell, tmp, force=force, absent_ok=NOT_SHIPPED)
+        if cell.timeout:
+            outcome = run_cell_with_deadline(cell, str(out), force=force, threads=threads, absent_ok=NOT_SHIPPED,
+                                             grace=grace, workdir=tmp)
+        else:
+            outcome = run_cell(cell, str(out), force=force, absent_ok=NOT_SHIPPED)
         after = pack_cell(folder, everything=True)
     changed = {rel: data for rel, data in after.items() if files.get(rel) != data}
     removed = sorted(set(files) - set(after))
