@@ -22,7 +22,7 @@ import socket
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
