@@ -76,6 +76,11 @@ class TorchGenerator(Generator):
             self.nets_.train(was_training)
         return out.float().clamp_(0.0, 1.0).cpu().numpy()
 
+    def n_parameters(self) -> int:
+        """Trainable parameters of the networks (``nets_``)."""
+        self._check_fitted()
+        return int(sum(p.numel() for p in self.nets_.parameters() if p.requires_grad))
+
     def autocast(self):
         """Mixed precision on CUDA when ``amp=True``; a no-op on CPU."""
         if getattr(self, "amp", False) and self.device_.type == "cuda":

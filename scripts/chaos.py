@@ -35,13 +35,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from tsbench.records import VOLATILE_COLUMNS
+
 SCHEMA = "tsbench-chaos/1"
 ROOT = Path(__file__).resolve().parents[1]
 #: the grid: smoke preset, with longer gan and timegan fits (seconds, not tenths) so that kills land inside them
 GRID = {"generators": ["gan[iterations=1500]", "timegan[iterations=60]", "gaussian", "real"], "datasets": ["sines"],
         "metrics": ["mmd", "discriminative"], "seeds": 2, "preset": "smoke"}
-#: record columns that may differ between two runs of the same cells: timings, timestamps, provenance
-VOLATILE = ("fit_s", "sample_s", "metric_s", "timestamp", "host", "device", "git_sha")
+#: record columns that may differ between two runs of the same cells: timings, memory, timestamps, provenance
+VOLATILE = VOLATILE_COLUMNS
 #: top-level keys of chaos.json (tests/test_chaos.py checks them)
 TOP_KEYS = ("schema", "created", "git_sha", "git_dirty", "machine", "python", "torch_version", "settings",
             "reference", "kills", "resume_runs", "cells", "records", "files", "identical", "elapsed_s")

@@ -14,13 +14,14 @@ import pytest
 from fixtures.records import make_records
 
 import tsbench
+from tsbench.records import VOLATILE_COLUMNS
 from tsbench.cli import main
 from tsbench.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "<!-- python-api-example (executed by tests/test_api.py) -->"
 #: columns that differ between two runs of the same cells (when and where they ran)
-RUN_DEPENDENT = ["timestamp", "fit_s", "sample_s", "metric_s", "host", "device"]
+RUN_DEPENDENT = list(VOLATILE_COLUMNS)
 
 
 def readme_example() -> str:

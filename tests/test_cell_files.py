@@ -11,6 +11,7 @@ import stat
 import pandas as pd
 import pytest
 
+from tsbench.records import VOLATILE_COLUMNS
 from tsbench.cli import main
 from tsbench.runner import load_records
 from tsbench.runner.cellfiles import CellFolder, CorruptCellFile
@@ -18,7 +19,7 @@ from tsbench.runner.grid import plan_cells, run_grid
 
 GRID = ["-g", "real", "-g", "gaussian", "-d", "sines", "--preset", "smoke", "-m", "mmd", "--no-progress",
         "--seeds", "1"]
-VOLATILE = ["fit_s", "sample_s", "metric_s", "timestamp", "git_sha", "device"]
+VOLATILE = list(VOLATILE_COLUMNS)
 
 
 def stable(records: pd.DataFrame) -> pd.DataFrame:

@@ -21,6 +21,7 @@ distributed = pytest.importorskip("distributed")
 
 import dask_helpers  # noqa: E402  (tests/ is on sys.path, and on the workers' through spawn)
 
+from tsbench.records import VOLATILE_COLUMNS  # noqa: E402
 from tsbench.cli import main  # noqa: E402
 from tsbench.errors import InputError  # noqa: E402
 from tsbench.runner import load_records  # noqa: E402
@@ -30,7 +31,7 @@ from tsbench.runner.grid import plan_cells, run_grid  # noqa: E402
 from tsbench.runner.transfer import apply_cell_files, pack_cell, run_cell_detached  # noqa: E402
 
 pytestmark = [pytest.mark.dask, pytest.mark.timeout(300)]
-VOLATILE = ["fit_s", "sample_s", "metric_s", "timestamp", "git_sha", "device", "host"]
+VOLATILE = list(VOLATILE_COLUMNS)
 TESTS = Path(__file__).resolve().parent
 
 

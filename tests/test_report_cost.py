@@ -40,8 +40,8 @@ def test_cost_is_the_mean_over_seeds_of_each_cells_values():
     assert gaussian["n_seeds"] == 1 and gaussian["sample_s_per_1000"] == pytest.approx(0.002)
 
 
-def test_columns_the_runner_does_not_write_yet_are_missing_not_zero():
-    records = _cells()  # no n_parameters / peak_memory_mb columns at all
+def test_records_older_than_the_cost_columns_show_them_missing_not_zero():
+    records = _cells().drop(columns=["n_parameters", "peak_memory_mb"], errors="ignore")  # records of older runners
     assert "n_parameters" not in records.columns and "peak_memory_mb" not in records.columns
     cost = cost_frame(records)
     assert cost["n_parameters"].isna().all() and cost["peak_memory_mb"].isna().all()
@@ -110,3 +110,26 @@ def test_table_command_cost(tmp_path, capsys):
     assert "--cost: expected --format md | latex | html | json, got --format summary" in capsys.readouterr().err
     assert main(["table", "--records", str(path), "--cost", "--results-dir", str(tmp_path / "r")]) == 2
     assert "got --results-dir" in capsys.readouterr().err
+
+
+def test_the_runner_records_parameters_and_peak_memory(tmp_path):
+    """A real smoke run writes the cost columns: a torch model's trainable parameter count, the gaussian null's
+    2 × seq_len × n_features learned numbers, and a positive peak memory; the cost table shows them."""
+    from tsbench.registry import generators
+    from tsbench.runner import load_records
+    from tsbench.runner.grid import plan_cells, run_grid
+
+    cells = plan_cells(["sines"], ["gan", "gaussian"], ["mmd"], seeds=1, preset="smoke", protocol="tsbench")
+    run_grid(cells, tmp_path, progress=False)
+    records = load_records(tmp_path)
+    per_generator = records.groupby("generator").first()
+    gan = generators.get("gan")(**cells[0].generator_params)
+    split_shape = (int(per_generator.loc["gaussian", "seq_len"]), int(per_generator.loc["gaussian", "n_features"]))
+    assert per_generator.loc["gaussian", "n_parameters"] == 2 * split_shape[0] * split_shape[1]
+    import numpy as np
+
+    gan.fit(np.random.default_rng(0).random((64, *split_shape), dtype=np.float32), seed=0)
+    assert per_generator.loc["gan", "n_parameters"] == gan.n_parameters() > 0
+    assert (records["peak_memory_mb"] > 0).all()
+    md = to_markdown(build_tables(records, cost=True))
+    assert f"| gan | {gan.n_parameters()}" in md.replace(",", "")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tsbench.records import VOLATILE_COLUMNS
 from tsbench.cli import main
 from tsbench.generator import Generator
 from tsbench.registry import generators
@@ -20,7 +21,7 @@ from tsbench.runner.grid import plan_cells, run_grid
 from tsbench.runner.store import RunStore
 
 GRID = ["-g", "real", "-g", "gaussian", "-d", "sines", "--preset", "smoke", "-m", "mmd", "--no-progress"]
-VOLATILE = ["fit_s", "sample_s", "metric_s", "timestamp", "git_sha", "device"]
+VOLATILE = list(VOLATILE_COLUMNS)
 
 
 def stable(records: pd.DataFrame) -> pd.DataFrame:

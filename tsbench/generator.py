@@ -290,6 +290,17 @@ class Generator(BaseEstimator):
         self.is_fitted_ = True
         return self
 
+    def n_parameters(self) -> int | None:
+        """How many learned numbers the fitted generator holds (the records' ``n_parameters``): here the elements
+        of the array-valued fitted state (:meth:`_state`; ``real`` thus counts the windows it keeps); the PyTorch
+        generators count their networks' trainable parameters. ``None`` when it cannot be told."""
+        self._check_fitted()
+        try:
+            sizes = [np.asarray(v).size for v in self._state().values() if np.ndim(v) >= 1]
+        except (TypeError, ValueError):
+            return None
+        return int(sum(sizes))
+
     def _state(self) -> dict:
         return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")
                 and k != "history_"}

@@ -52,7 +52,8 @@ def cell_records(folder: CellFolder | str | Path) -> list[dict]:
         "generator_name": parse_display_name(cell["generator"])[0], "role": cell.get("role"), "seed": cell["seed"],
         "preset": cell["preset"], "protocol": protocol.tag, "split": trained.get("split"),
         "fit_s": trained.get("fit_s"), "sample_s": trained.get("sample_s"),
-        **{k: trained.get(k) for k in ("n_train", "n_test", "n_samples", "seq_len", "n_features")},
+        **{k: trained.get(k) for k in ("n_train", "n_test", "n_samples", "seq_len", "n_features", "n_parameters",
+                                       "peak_memory_mb")},
         **{k: cell.get(k) for k in _PROVENANCE},
         "device_type": cell.get("device_type"), "precision": cell.get("precision"),
         "timestamp": datetime.fromtimestamp((folder.path / folder.SPEC).stat().st_mtime, timezone.utc)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TsbenchError
+from ..peak_memory import PeakMemory
 from .atomic import ResultsNotWritable
 from .cellfiles import CellFolder
 from .cells import CellSpec, MetricSpec
@@ -233,9 +234,11 @@ def _train_and_sample(cell: CellSpec, split, folder: CellFolder, progress):
     generator = generators.get(name)(**cell.generator_params)
     from_floor = uses_floor(name)
     checkpoint = folder.fit_checkpoint(**(cell.checkpoint or checkpoint_timing()))  # resumed when an interrupted fit left one
+    peak = PeakMemory(cell.device_type)
     start = time.perf_counter()
-    generator.fit(split.train, seed=cell.fit_seed, callback=progress, X_test=split.floor if from_floor else None,
-                  checkpoint=checkpoint)
+    with peak:
+        generator.fit(split.train, seed=cell.fit_seed, callback=progress, X_test=split.floor if from_floor else None,
+                      checkpoint=checkpoint)
     fit_s = time.perf_counter() - start
     written = [folder.save_model(generator.save)]
     if generator.history_:
@@ -252,10 +255,21 @@ def _train_and_sample(cell: CellSpec, split, folder: CellFolder, progress):
     real_train, real_test = split.scoring_windows(from_floor)
     timings = {"fit_s": fit_s, "sample_s": sample_s, "n_train": len(real_train), "n_test": len(real_test),
                "n_samples": n, "seq_len": split.seq_len, "n_features": split.n_features, "split": split.policy,
-               "resumed_after_step": checkpoint.resumed_step}
+               "resumed_after_step": checkpoint.resumed_step, "n_parameters": _n_parameters(generator),
+               "peak_memory_mb": None if peak.mb is None else round(peak.mb, 1)}
     folder.mark_trained(timings, written)  # the trained marker comes last
     folder.clear_fit_checkpoint()
     return samples
+
+
+def _n_parameters(generator) -> int | None:
+    """The fitted generator's parameter count; ``None`` when a plugin's count fails (a cost figure never fails a
+    cell)."""
+    try:
+        count = generator.n_parameters()
+    except Exception:  # noqa: BLE001
+        return None
+    return None if count is None else int(count)
 
 
 def uses_floor(generator_name: str) -> bool:
