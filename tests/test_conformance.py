@@ -187,6 +187,11 @@ class FixedNetworkSeed(SeededNetwork):
         return 0
 
 
+class NegativeParameters(Good):
+    def n_parameters(self):
+        return -3
+
+
 class BadMetadata(Good):
     name = "bad name!"
     card = Card(title="")
@@ -227,10 +232,11 @@ def test_good_generator_passes_every_check(cls):
     (TimeFeatureSwapped, {"check_sample_shapes", "check_n_features", "check_smoke_cell"}),
     (IgnoresSampleSeed, {"check_seed_determinism", "check_fit_seed"}),
     (FixedNetworkSeed, {"check_fit_seed"}),
+    (NegativeParameters, {"check_n_parameters"}),
     (BadMetadata, {"check_metadata", "check_init_stores_params", "check_get_set_params", "check_not_fitted",
                    "check_bad_input", "check_fit", "check_device_audit", "check_global_rng", "check_sample_shapes", "check_sample_range",
                    "check_sample_bad_n", "check_seed_determinism", "check_fit_seed", "check_sample_stateless",
-                   "check_n_features", "check_checkpoint", "check_smoke_cell"}),
+                   "check_n_parameters", "check_n_features", "check_checkpoint", "check_smoke_cell"}),
 ])
 def test_checks_catch_violations(cls, failing):
     statuses = _statuses(check_generator(cls))

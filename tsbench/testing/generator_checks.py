@@ -321,6 +321,20 @@ def check_fit_seed(ctx: Context) -> str | None:
     return None
 
 
+def check_n_parameters(ctx: Context) -> str | None:
+    """``n_parameters()`` of the fitted model (the leaderboard's cost column) is a non-negative int, or ``None``
+    (shown as unknown); a model that trains networks counts more than zero."""
+    count = _fitted(ctx).n_parameters()
+    if count is None:
+        return "n_parameters() is None: the cost tables show the parameter count as unknown"
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+        fail(f"n_parameters() returned {count!r}; expected a non-negative int or None (override "
+             "Generator.n_parameters to count your model's learned numbers)")
+    if count == 0 and _holds_networks(_fitted(ctx)):
+        fail("n_parameters() is 0 although the model trains networks; count their trainable parameters")
+    return None
+
+
 def check_sample_stateless(ctx: Context) -> None:
     """``sample`` does not change the model: a sample call in between does not alter a later one, and the
     learned state and parameters are unchanged."""
@@ -501,6 +515,7 @@ GENERATOR_CHECKS = {
     "check_seed_determinism": check_seed_determinism,
     "check_fit_seed": check_fit_seed,
     "check_sample_stateless": check_sample_stateless,
+    "check_n_parameters": check_n_parameters,
     "check_n_features": check_n_features,
     "check_checkpoint": check_checkpoint,
     "check_resume": check_resume,
