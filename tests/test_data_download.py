@@ -1,4 +1,4 @@
-"""The Stocks/Energy downloader against a loopback HTTP server (never the internet)."""
+"""The Stocks/Energy/ETTh1 downloader against a loopback HTTP server (never the internet)."""
 from __future__ import annotations
 
 import hashlib
@@ -61,7 +61,7 @@ def server():
 @pytest.fixture
 def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("TSBENCH_CACHE", str(tmp_path / "cache"))
-    for var in ("TSBENCH_DATA_DIR", "TSBENCH_DATA_URL_STOCKS", "TSBENCH_DATA_URL_ENERGY"):
+    for var in ("TSBENCH_DATA_DIR", "TSBENCH_DATA_URL_STOCKS", "TSBENCH_DATA_URL_ENERGY", "TSBENCH_DATA_URL_ETTH1"):
         monkeypatch.delenv(var, raising=False)
     return tmp_path
 
@@ -147,3 +147,34 @@ def test_energy_download_drops_date(server, isolated, monkeypatch):
     dataset = resolve_dataset("energy[seq_len=4]")
     assert dataset.series().shape == (40, 28) and dataset.feature_names()[0] == "c0"
     assert dataset.load(seed=0, protocol="timegan2019").train.shape == (36, 4, 28)
+
+
+ETT_COLUMNS = ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
+
+
+def _etth1_csv(rows=200, seed=2) -> bytes:
+    values = np.random.default_rng(seed).normal(size=(rows, 7)) * 5
+    lines = [",".join(["date", *ETT_COLUMNS])]
+    lines += [f"2016-07-{1 + i // 24:02d} {i % 24:02d}:00:00," + ",".join(repr(float(v)) for v in row)
+              for i, row in enumerate(values)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_etth1_from_a_cold_cache_through_the_downloader(server, isolated, monkeypatch):
+    """ETTh1 is fetched into an empty cache, verified, read with ``date`` dropped (7 columns in file order), runs
+    end to end under both protocols, and is not requested again."""
+    data = _etth1_csv()
+    server.files["/ETTh1.csv"] = data
+    _pin(monkeypatch, "etth1", data, server.base + "/ETTh1.csv", "ETTh1.csv")
+    dataset = resolve_dataset("etth1[seq_len=6]")
+    assert dataset.series().shape == (200, 7) and dataset.feature_names() == ETT_COLUMNS
+    assert dataset.load(seed=0, protocol="timegan2019").train.shape == (194, 6, 7)
+    split = dataset.load(seed=0, protocol="tsbench")
+    assert split.train.shape[1:] == (6, 7) and len(split.test) > 0
+    assert server.requests == 1 and prepare_all(["etth1"]) and server.requests == 1
+
+
+def test_etth1_pins_the_etdataset_file():
+    source = files.SOURCES["etth1"]
+    assert source.sha256 == "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066"
+    assert all(url.endswith("ETT-small/ETTh1.csv") for url in source.urls)

@@ -50,6 +50,24 @@ def test_timegan_protocol_equals_reference_loader(shared, name, filename, count,
     assert not np.array_equal(index, np.arange(count))
 
 
+def test_etth1_from_the_local_copy_is_the_unaltered_file_under_the_timegan_loader(require_shared_data,
+                                                                                    monkeypatch, tmp_path):
+    """ETTh1 from ``--data-dir``: 17420 rows × 7 columns (``date`` dropped); under timegan2019 exactly the windows
+    TimeGAN's loader cuts from those columns (17396 of 24 steps)."""
+    folder = require_shared_data("ETTh1.csv")
+    monkeypatch.setenv("TSBENCH_CACHE", str(tmp_path / "cache"))  # never downloads: the local copy wins
+    dataset = resolve_dataset("etth1", data_dir=str(folder))
+    assert dataset.series().shape == (17420, 7)
+    assert dataset.feature_names() == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
+    split = dataset.load(seed=0, protocol="timegan2019")
+    raw = np.loadtxt(folder / "ETTh1.csv", delimiter=",", skiprows=1, usecols=range(1, 8))[::-1]
+    norm = (raw - raw.min(0)) / (raw.max(0) - raw.min(0) + 1e-7)
+    reference = np.asarray([norm[i:i + 24] for i in range(len(norm) - 24)]).astype(np.float32)
+    assert split.train.shape == (17396, 24, 7)
+    assert sorted(_as_index(split.train, reference)) == list(range(17396))
+    assert not list((tmp_path / "cache").rglob("*.csv"))
+
+
 def _standardised(windows: np.ndarray) -> np.ndarray:
     """Each window centred and scaled per feature: invariant to the split's per-feature min–max scaler."""
     w = windows.astype(np.float64)

@@ -45,6 +45,7 @@ DATASETS = {
     "sines": ("tsbench.data.sines:Sines", "5 independent sine channels, generated (TimeGAN)"),
     "stocks": ("tsbench.data.files:Stocks", "GOOG daily prices 2004–2019, 6 columns (TimeGAN repository)"),
     "energy": ("tsbench.data.files:Energy", "UCI appliances energy, 28 columns (Candanedo et al. 2017)"),
+    "etth1": ("tsbench.data.files:ETTh1", "electricity transformer, hourly, 7 columns (Zhou et al. 2021)"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Datasets: Sines (generated), Stocks and Energy (downloaded, verified) and users' own files.
+"""Datasets: Sines (generated), Stocks, Energy and ETTh1 (downloaded, verified) and users' own files.
 
 This package imports nothing heavy at import time; submodules load on first use.
 
@@ -22,7 +22,7 @@ __all__ = ["resolve_dataset", "dataset_display_name", "prepare_all", "load_windo
 _LAZY = {
     "make_windows": "windows", "minmax_scale": "windows", "split_series": "windows", "split_windows": "windows",
     "split_dataset": "windows", "load_windows_file": "io", "save_windows_csv": "io", "UserFile": "user",
-    "Sines": "sines", "Stocks": "files", "Energy": "files",
+    "Sines": "sines", "Stocks": "files", "Energy": "files", "ETTh1": "files",
 }
 
 #: dataset parameters that say where data lives, not what it is: excluded from display names / identity

@@ -1,13 +1,13 @@
-"""Stocks and Energy: the TimeGAN paper's real datasets, downloaded once and verified by sha256.
+"""Stocks and Energy (the TimeGAN paper's real datasets) and ETTh1, downloaded once and verified by sha256.
 
 Where a file comes from, in order:
 
 1. a local copy in ``data_dir`` (the dataset parameter / ``--data-dir``) or ``$TSBENCH_DATA_DIR``: a folder
-   holding ``stock_data.csv`` or ``energydata_complete.csv`` / ``energy_data.csv`` (the same UCI data with
-   ``date`` dropped); its sha256 is checked too;
+   holding ``stock_data.csv``, ``energydata_complete.csv`` / ``energy_data.csv`` (the same UCI data with
+   ``date`` dropped) or ``ETTh1.csv``; its sha256 is checked too;
 2. the cache, ``$TSBENCH_CACHE/data`` (default: the user's cache folder, ``pooch.os_cache("tsbench")``);
-3. a download from the public source into the cache (``$TSBENCH_DATA_URL_STOCKS`` /
-   ``$TSBENCH_DATA_URL_ENERGY`` replace the URLs, e.g. for a mirror).
+3. a download from the public source into the cache (``$TSBENCH_DATA_URL_STOCKS``,
+   ``$TSBENCH_DATA_URL_ENERGY``, ``$TSBENCH_DATA_URL_ETTH1`` replace the URLs, e.g. for a mirror).
 
 A checksum mismatch is always an error (the file is never used). Offline without a copy gives one
 :class:`DataUnavailableError` that names the file, the URL tried and where to put the file.
@@ -55,6 +55,7 @@ class Source:
 _STOCK_SHA = "134b8a00eb4eefa3242dd7ae85144082da80dedf75a1a656d5d08f97cd95277a"
 _ENERGY_SHA = "2820bf712ad0275cb18b85a05250926100d8e65ebb9f4d2d016ca91ea152a25d"
 _ENERGY_NODATE_SHA = "019593aa3e2d1a556a1e40025e198ae5fe6481d08bb1bd322f2b3b0115a906fd"
+_ETTH1_SHA = "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066"
 
 #: the pinned files; tests (and mirrors) may replace entries
 SOURCES: dict[str, Source] = {
@@ -69,6 +70,13 @@ SOURCES: dict[str, Source] = {
          "https://raw.githubusercontent.com/LuisM78/Appliances-energy-prediction-data/master/"
          "energydata_complete.csv"),
         (("energydata_complete.csv", _ENERGY_SHA), ("energy_data.csv", _ENERGY_NODATE_SHA))),
+    # the ETDataset repository's file at commit 1d16c8f (git blob a52c4925778c07c1ef1a2cf6fd01594919717d9e)
+    "etth1": Source(
+        "ETTh1.csv", _ETTH1_SHA,
+        ("https://raw.githubusercontent.com/zhouhaoyi/ETDataset/1d16c8f4f943005d613b5bc962e9eeb06058cf07/"
+         "ETT-small/ETTh1.csv",
+         "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small/ETTh1.csv"),
+        (("ETTh1.csv", _ETTH1_SHA),)),
 }
 
 
@@ -286,6 +294,12 @@ class _FileDataset(Dataset):
         return self._read()[1]
 
 
+#: what the tsbench protocols do differently from the TimeGAN loader (tsbench.protocols)
+_TSBENCH_SPLIT = ("tsbench protocols: no row reversal; the series is split before windowing — tsbench@2 into "
+                  "purged contiguous blocks (train / test / floor), tsbench-chrono@2 chronologically — and the "
+                  "min-max scaler is fitted on the training rows only")
+
+
 class Stocks(_FileDataset):
     """GOOG daily prices 2004-08-19 to ~2019: 3685 rows × 6 columns (Open, High, Low, Close, Adj_Close, Volume).
 
@@ -301,8 +315,7 @@ class Stocks(_FileDataset):
         venue="NeurIPS", citation_key="yoon2019", url="https://github.com/jsyoon0823/TimeGAN",
         faithful=("byte-identical data/stock_data.csv (sha256 pinned)", "TimeGAN loader: rows reversed "
                   "(timegan2019 protocol), min-max scaled with the 1e-7 term, stride-1 windows (len - seq_len)"),
-        adapted=("window shuffle seeded", "tsbench protocol: no row reversal, chronological 80/20 split "
-                 "before windowing"),
+        adapted=("window shuffle seeded", _TSBENCH_SPLIT),
         licence="Yahoo Finance data (Yahoo terms of service, no open-data licence); redistributed by the "
                 "TimeGAN repository; research use only")
 
@@ -326,6 +339,29 @@ class Energy(_FileDataset):
         faithful=("UCI energydata_complete.csv (sha256 pinned), date column dropped, all 28 numeric columns, "
                   "as in TimeGAN (Yoon et al. 2019)", "TimeGAN loader: rows reversed (timegan2019 protocol), "
                   "min-max scaled with the 1e-7 term, stride-1 windows (len - seq_len)"),
-        adapted=("window shuffle seeded", "tsbench protocol: no row reversal, chronological 80/20 split "
-                 "before windowing"),
+        adapted=("window shuffle seeded", _TSBENCH_SPLIT),
         licence="CC BY 4.0 (UCI Machine Learning Repository); cite Candanedo et al. 2017")
+
+
+class ETTh1(_FileDataset):
+    """Electricity Transformer Temperature, hourly, transformer 1: 17420 rows × 7 numeric columns (``HUFL``,
+    ``HULL``, ``MUFL``, ``MULL``, ``LUFL``, ``LULL`` loads and ``OT`` oil temperature; ``date`` dropped),
+    2016-07-01 to 2018-06-26, oldest first.
+
+    H. Zhou et al., "Informer: Beyond Efficient Transformer for Long Sequence Time-Series Forecasting", AAAI 2021;
+    used at window lengths 24 to 256 by Diffusion-TS (Yuan & Qiao, ICLR 2024). The file is downloaded unaltered
+    (its licence forbids redistributing altered copies) and never shipped with tsbench.
+    """
+
+    name = "etth1"
+    version = "1"
+    n_columns = 7
+    card = Card(
+        title="ETTh1 (Electricity Transformer Temperature, hourly, transformer 1)",
+        authors="Zhou, Zhang, Peng, Zhang, Li, Xiong, Zhang", year=2021, venue="AAAI",
+        citation_key="zhou2021informer", url="https://github.com/zhouhaoyi/ETDataset",
+        faithful=("ETDataset's ETT-small/ETTh1.csv, unaltered (sha256 pinned); date column dropped, the 7 numeric "
+                  "columns kept in file order", "timegan2019 protocol: the TimeGAN loader as for Stocks and "
+                  "Energy (rows reversed, min-max scaled with the 1e-7 term, stride-1 windows)"),
+        adapted=("window shuffle seeded", _TSBENCH_SPLIT),
+        licence="CC BY-ND 4.0: unaltered copies only, with attribution; cite Zhou et al. 2021")
