@@ -21,6 +21,7 @@ GENERATORS = {
     "crnngan": ("tsbench.baselines.crnngan:CRNNGAN", "C-RNN-GAN (Mogren 2016)"),
     "nrgan": ("tsbench.baselines.nrgan:NRGAN", "NR-GAN-style spectral GAN (Sumiya et al. 2019, adapted)"),
     "timegan": ("tsbench.baselines.timegan:TimeGAN", "TimeGAN (Yoon, Jarrett, van der Schaar 2019)"),
+    "timevae": ("tsbench.baselines.timevae:TimeVAE", "TimeVAE: convolutional VAE with trend/season parts (Desai et al. 2021)"),
 }
 
 METRICS = {
