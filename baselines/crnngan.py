@@ -191,10 +191,9 @@ class CRNNGAN(TorchGenerator):
             "batch 64, 10 pretraining epochs, 250 adversarial steps. At this budget D stays near its initialisation "
             "(its loss stays at chance, ≈ 1.386), so G's feature matching matches the per-step means of D's "
             "near-random LSTM features: a moment-matching refinement of the pretrained G, not a converged "
-            "adversarial game (every setting in which D learned made G collapse within a few hundred steps). On "
-            "Sines it beats the gaussian null significantly on the discriminative and predictive scores (seeds "
-            "0–5) and on MMD² on seeds 0–2, but not on seeds 3–5, where its MMD² is at the null's level; "
-            "probes and numbers: results/tuning/crnngan-probes.md",
+            "adversarial game (every setting in which D learned made G collapse within a few hundred steps; "
+            "probes: results/tuning/crnngan-probes.md). Whether it beats the gaussian null at this budget, per "
+            "dataset and metric: results/summary.md (generated from the records)",
             "dense_init='torch' (not the default) replaces the reference's N(0, 1) dense initialisation by "
             "PyTorch's; with it the noise is ignored after pretraining (collapsed samples)",
             "smoke and quick presets use smaller networks, larger batches and fewer steps (CPU budgets)",

@@ -69,9 +69,8 @@ class GAN(TorchGenerator):
                  "batch 32 as the tutorial; the number of iterations is a preset (the tutorial trains MNIST for 50 "
                  "epochs)",
                  "quick preset: 15 000 iterations with both learning rates decayed linearly to 0 (lr_decay, not in "
-                 "the tutorial) — a CPU budget; scores against the gaussian null: results/tuning/quick-sines.json (it "
-                 "beats the null on MMD and the predictive score there, not significantly on the discriminative "
-                 "score)"),
+                 "the tutorial) — a CPU budget; whether it beats the gaussian null at this budget, per dataset and "
+                 "metric: results/summary.md (generated from the records)"),
     )
     parameter_constraints = {"iterations": POSITIVE, "batch_size": POSITIVE, "lr": STRICTLY_POSITIVE,
                              "z_dim": POSITIVE, "hidden_g": POSITIVE, "hidden_d": POSITIVE,

@@ -158,8 +158,8 @@ class NRGAN(TorchGenerator):
             "denoise mode: α = 10 by default — the paper's 1e-4 was set for raw EEG amplitudes; on windows in "
             "[0, 1] it does not restrain G (the output was noisier than the input); the paper preset keeps 1e-4",
             "windows are clipped to [0, 1] after the inverse FFT",
-            "quick preset: 1000 iterations, batch 128, 32 channels — a CPU budget; scores against the gaussian "
-            "null: results/tuning/quick-sines.json",
+            "quick preset: 1000 iterations, batch 128, 32 channels — a CPU budget; whether it beats the gaussian "
+            "null at this budget, per dataset and metric: results/summary.md (generated from the records)",
         ),
     )
     parameter_constraints = {"mode": ("generate", "denoise"), "iterations": POSITIVE, "batch_size": POSITIVE,

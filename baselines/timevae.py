@@ -233,7 +233,8 @@ class TimeVAE(TorchGenerator):
             "the channel widths are given as filters × 2^k (the reference's list [50, 100, 200] is filters=50, "
             "conv_layers=3) so that display names stay scalar",
             "quick preset: batch 64 and at most 2000 updates (max_steps, not in the reference) — a CPU budget; "
-            "smoke: a tiny network",
+            "whether it beats the gaussian null at this budget, per dataset and metric: results/summary.md "
+            "(generated from the records); smoke: a tiny network",
         ),
     )
     parameter_constraints = {"latent_dim": POSITIVE, "filters": POSITIVE, "conv_layers": POSITIVE,
