@@ -120,6 +120,19 @@ def test_same_seed_same_samples_and_checkpoint_round_trip(tmp_path):
     assert phases == {1.0, 2.0, 3.0} and a.history_[-1]["step"] == 3 * SMOKE["iterations"]
 
 
+def test_phase_lengths_default_to_iterations_and_can_be_set_per_phase():
+    """Default (and paper preset): ``iterations`` steps in each of the three phases, as in the reference code;
+    ``pretrain_iterations`` / ``joint_iterations`` set phases 1–2 / 3 (the quick preset's 200 + 200 + 300)."""
+    assert TimeGAN(iterations=7).phase_lengths() == (7, 7, 7)
+    assert TimeGAN(**TimeGAN.presets["paper"]).phase_lengths() == (50000,) * 3
+    assert TimeGAN(**TimeGAN.presets["quick"]).phase_lengths() == (200, 200, 300)
+    model = TimeGAN(**{**SMOKE, "pretrain_iterations": 3, "joint_iterations": 5}).fit(sines(40, 8, 2), seed=0)
+    steps = {phase: [r["step"] for r in model.history_ if r["phase"] == phase] for phase in (1.0, 2.0, 3.0)}
+    assert (steps[1.0][-1], steps[2.0][0], steps[2.0][-1], steps[3.0][0], steps[3.0][-1]) == (3, 4, 6, 7, 11)
+    with pytest.raises(InputError, match="joint_iterations"):
+        TimeGAN(**{**SMOKE, "joint_iterations": 0}).fit(sines(20, 8, 2), seed=0)
+
+
 def test_progress_callback_and_nonfinite_loss_fails_cell():
     from tsbench.errors import CellFailure
 
