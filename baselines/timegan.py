@@ -174,18 +174,16 @@ class TimeGAN(TorchGenerator):
             "amp=True (CUDA only) autocasts the dense layers and losses to bfloat16; the GRU core stays float32",
             "quick preset: the paper's architecture with a CPU budget, not the paper's 50 000 steps per phase: 200 "
             "embedding and 200 supervised steps, 300 joint steps (joint_iterations) and lr 2e-3 for every solver "
-            "(the reference: 1e-3); its measured scores against the gaussian null are in "
-            "results/tuning/timegan-probes.md and results/tuning/quick-sines.json. At this budget TimeGAN beats the null on the discriminative and "
-            "predictive scores but not on MMD², and cannot get there within the grid's time budget (≈ 45 s per "
-            "Sines fit): after a few hundred joint steps the adversarial phase is still oscillating (MMD² "
-            "0.02–0.06 against the null's 0.016–0.02 in every setting tried: lr 1e-3 to 5e-3, up to 300 joint "
-            "steps, up to 600 pretraining steps); on seed 0, lr 5e-3 with 600 pretraining steps first gets below "
-            "the null's MMD² after ≈ 1250 joint steps (≈ 3 min of training, 4× the budget) — "
-            "results/tuning/timegan-probes.md; smoke preset: a tiny network for tests",
+            "(the reference: 1e-3). Whether it beats the gaussian null at this budget, per dataset and metric: "
+            "results/summary.md (generated from the records). The probes behind the preset "
+            "(results/tuning/timegan-probes.md) found no setting within the grid's time budget whose MMD² beat the "
+            "null's on Sines: after a few hundred joint steps the adversarial phase is still oscillating, and MMD² "
+            "first fell below the null's after several times the budget's joint steps (one seed); smoke preset: a "
+            "tiny network for tests",
         ),
     )
     #: smoke: seconds, for tests. quick: NOT the paper's budget — the paper's architecture with 200 + 200 + 300
-    #: steps and lr 2e-3 (measured scores and fit times: results/tuning/quick-sines.json; the probes behind it:
+    #: steps and lr 2e-3 (scores against the null: results/summary.md; the probes behind it:
     #: results/tuning/timegan-probes.md). paper: the reference code's defaults.
     parameter_constraints = {"hidden_dim": POSITIVE, "num_layers": Interval(2, None), "batch_size": POSITIVE,
                              "iterations": POSITIVE,
