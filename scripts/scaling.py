@@ -123,11 +123,11 @@ def _warm_up(dataset: str, seq_len: int, generators: list[str], metrics: list[st
     from tsbench.data import resolve_dataset
 
     split = resolve_dataset(f"{dataset}[seq_len={seq_len}]", preset="quick").load(0, "tsbench")
-    small = split.train[:32]
+    small, held_out = split.train[:32], split.test[:32]
     for name in generators:
         measure_generator(name, small, 1, 1)
     for name in metrics:
-        measure_metric(name, small, small, small, 1)
+        measure_metric(name, small, held_out, held_out, 1)
 
 
 def _provenance() -> dict:
