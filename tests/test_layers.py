@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("core", ("tsbench", "tsbench.errors", "tsbench.naming", "tsbench.presets", "tsbench.protocols",
               "tsbench.seeding", "tsbench.validation", "tsbench.card", "tsbench.memory", "tsbench.records",
               "tsbench.registry", "tsbench.builtins", "tsbench.contract", "tsbench.plugin_files", "tsbench.params",
-              "tsbench.provenance", "tsbench.atomic", "tsbench.peak_memory")),
+              "tsbench.provenance", "tsbench.atomic", "tsbench.peak_memory", "tsbench.determinism")),
     ("data", ("tsbench.dataset", "tsbench.data", "tsbench.data.*")),
     ("nn", ("tsbench.nn", "tsbench.nn.*")),
     ("models", ("tsbench.generator", "tsbench.metric", "tsbench.baselines", "tsbench.baselines.*",

@@ -118,7 +118,8 @@ def run(generators: str | Iterable[str], datasets: str | Iterable[str] | None = 
         repeats: int | None = None, n_samples: int | None = None, device: str = "auto", threads: int | None = None,
         timeout: float | None = None, force: Iterable[str] = (), executor=None,
         data_dir: str | os.PathLike | None = None, include: Iterable[str] = (),
-        checkpoint_every: str | None = None, progress: bool | None = None) -> pd.DataFrame:
+        checkpoint_every: str | None = None, deterministic: bool = False,
+        progress: bool | None = None) -> pd.DataFrame:
     """Train and score a grid of (dataset, generator, seed) cells into ``out``, resumably, as ``tsbench run``.
 
     Parameters
@@ -131,6 +132,7 @@ def run(generators: str | Iterable[str], datasets: str | Iterable[str] | None = 
     checkpoint_every : as ``--seeds``, ``--preset``, ``--protocol``, ``--repeats``, ``--n-samples``, ``--device``,
         ``--threads``, ``--timeout``, ``--force``, ``--jobs``, ``--data-dir``, ``--include`` (folders of plugin
         files), ``--checkpoint-every`` (``"5m"``, ``"500steps"``, ``"off"``).
+    deterministic : ``--deterministic`` (reproducible algorithms on a GPU; part of each cell's identity).
     out : the results folder (``--out``); finished cells in it are reused, never recomputed.
     executor : where cells run: ``None`` (chosen from ``jobs``, as without ``--executor``) or an executor object,
         e.g. ``tsbench.runner.executors.ProcessExecutor(4)`` or ``tsbench.runner.dask_executor.DaskExecutor
@@ -157,7 +159,7 @@ def run(generators: str | Iterable[str], datasets: str | Iterable[str] | None = 
     gens, mets, skipped = select_grid(None if every else _names(generators), _names(metrics), protocol, all_=every)
     cells = plan_cells(_names(datasets) or ["sines"], gens, mets, seeds=seeds, preset=preset, protocol=protocol,
                        repeats=repeats, device=device, n_samples=n_samples, timeout=timeout,
-                       checkpoint_every=checkpoint_every)
+                       checkpoint_every=checkpoint_every, deterministic=deterministic)
     if threads is not None:
         from .evaluation import set_threads
         from .validation import MAX_THREADS, check_positive_int

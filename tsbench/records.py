@@ -10,6 +10,7 @@ shape      n_train, n_test, n_samples, seq_len, n_features
 provenance tsbench_version, torch_version, numpy_version, python_version, git_sha, device, host, timestamp
 compute    device_type ('cpu' | 'cuda' | 'mps'), precision ('float32' | 'amp' | 'float32-tf32'); part of the
            cell identity, so tables can refuse to mix them (``None`` in records written before they existed)
+           deterministic (True for cells run with ``--deterministic``; part of their identity)
 cost       n_parameters (the fitted generator's :meth:`~tsbench.generator.Generator.n_parameters`),
            peak_memory_mb (over the fit: :mod:`tsbench.peak_memory` — CUDA: torch's peak allocated memory;
            CPU: the worker process's peak resident memory); ``None`` where unknown or in older records
@@ -31,7 +32,7 @@ COLUMNS = [
     "fit_s", "sample_s", "metric_s",
     "n_train", "n_test", "n_samples", "seq_len", "n_features",
     "tsbench_version", "torch_version", "numpy_version", "python_version", "git_sha", "device", "host",
-    "timestamp", "device_type", "precision", "n_parameters", "peak_memory_mb",
+    "timestamp", "device_type", "precision", "deterministic", "n_parameters", "peak_memory_mb",
 ]
 
 #: columns that differ between two identical runs (timings, memory, when, where, which commit): what a

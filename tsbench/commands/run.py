@@ -74,6 +74,9 @@ def register(sub) -> None:
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds per cell; a cell past it is recorded as 'timeout' (checked at progress reports; "
                              "with --jobs > 1 or --executor dask a cell past it plus a grace period is killed)")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="deterministic torch algorithms, TF32 off, fixed cuBLAS workspace (reproducible on a GPU; "
+                             "slower); recorded, and part of each cell's identity")
     parser.add_argument("--checkpoint-every", default=None, metavar="WHEN",
                         help="how often a resumable fit saves its training state: 90s, 5m, 1h, 500steps or off "
                              "(default: every 60 s of training; $TSBENCH_CHECKPOINT_SECONDS/_STEPS)")
@@ -104,7 +107,7 @@ def run(args) -> int:
         print(f"skipped {name}: {reason}")
     cells = plan_cells(datasets, gens, mets, seeds=args.seeds, preset=args.preset, protocol=args.protocol,
                        repeats=args.repeats, device=args.device, n_samples=args.n_samples, timeout=args.timeout,
-                       checkpoint_every=args.checkpoint_every)
+                       checkpoint_every=args.checkpoint_every, deterministic=args.deterministic)
     if args.threads is not None:
         from ..runner.executors import set_threads
         from ..validation import MAX_THREADS, check_positive_int

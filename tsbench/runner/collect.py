@@ -56,6 +56,7 @@ def cell_records(folder: CellFolder | str | Path) -> list[dict]:
                                        "peak_memory_mb")},
         **{k: cell.get(k) for k in _PROVENANCE},
         "device_type": cell.get("device_type"), "precision": cell.get("precision"),
+        "deterministic": cell.get("deterministic"),
         "timestamp": datetime.fromtimestamp((folder.path / folder.SPEC).stat().st_mtime, timezone.utc)
         .isoformat(timespec="seconds"),
     }

@@ -147,6 +147,10 @@ def run_cell(cell: CellSpec, out: str, *, force: bool = False, progress=None,
     """
     folder = RunStore(out).cell(cell.cell_id)
     outcome = CellOutcome(cell.cell_id, cell.label, "done")
+    if cell.deterministic:  # in this (worker) process, before anything computes
+        from ..determinism import enable_determinism
+
+        enable_determinism()
     deadline = Deadline(cell.timeout)
     progress = deadline.wrap(progress)
     try:

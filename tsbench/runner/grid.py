@@ -46,12 +46,18 @@ MAX_SEEDS = 1000
 def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *, seeds: int, preset: str,
                protocol: str, repeats: int | None = None, device: str = "cpu",
                n_samples: int | None = None, timeout: float | None = None,
-               checkpoint_every: str | None = None) -> list[CellSpec]:
+               checkpoint_every: str | None = None, deterministic: bool = False) -> list[CellSpec]:
     """All cells of the grid (validates every name and parameter before anything runs). A list value in a
     generator or metric display name is a sweep: ``gan[lr=[1e-3,1e-4]]`` gives the rows ``gan[lr=0.001]`` and
     ``gan[lr=0.0001]``. ``checkpoint_every`` (``"5m"``, ``"500steps"``, ``"off"``): how often resumable fits save
-    their training state (default: ``$TSBENCH_CHECKPOINT_SECONDS``/``_STEPS``, else every 60 s of training)."""
+    their training state (default: ``$TSBENCH_CHECKPOINT_SECONDS``/``_STEPS``, else every 60 s of training).
+    ``deterministic``: cells run with :func:`tsbench.determinism.enable_determinism` (set here too, so that the
+    precision label of the identity says TF32 is off)."""
     check_preset(preset)
+    if deterministic:
+        from ..determinism import enable_determinism
+
+        enable_determinism()
     checkpoint = parse_checkpoint_every(checkpoint_every) if checkpoint_every is not None else None
     generators = [name for display in generators for name in expand_sweeps(display)]
     metrics = [name for display in metrics for name in expand_sweeps(display)]
@@ -75,7 +81,7 @@ def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *
             for seed in range(seeds):
                 cells.append(build_cell(dataset_spec, identity, generator, seed, preset=preset, protocol=protocol,
                                         metric_specs=metric_specs, device=device, n_samples=n_samples,
-                                        timeout=timeout, checkpoint=checkpoint))
+                                        timeout=timeout, checkpoint=checkpoint, deterministic=deterministic))
     return cells
 
 
