@@ -30,7 +30,8 @@ import numpy as np
 SCHEMA = "tsbench-scaling/1"
 #: model generator → parameters that give it ``steps`` updates (``{steps}`` is replaced)
 STEPS = {"gan": {"iterations": "{steps}"}, "crnngan": {"iterations": "{steps}", "pretrain_epochs": 0},
-         "nrgan": {"iterations": "{steps}"}, "timegan": {"iterations": "{steps}"},
+         "nrgan": {"iterations": "{steps}"},
+         "timegan": {"iterations": "{steps}", "pretrain_iterations": "{steps}", "joint_iterations": "{steps}"},
          "timevae": {"max_steps": "{steps}"}}
 #: updates a fit of ``steps`` makes (TimeGAN: three phases)
 UPDATES = {"timegan": 3}

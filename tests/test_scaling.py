@@ -18,3 +18,14 @@ def test_a_tiny_scaling_run_measures_every_component_at_every_length(tmp_path):
     assert (tmp_path / "scaling.svg").read_text().startswith("<?xml")
     assert (tmp_path / "README.md").read_text() == scaling.render_readme(report)
     assert set(scaling.STEPS) >= {"gan", "crnngan", "nrgan", "timegan", "timevae"}
+
+
+def test_each_generator_makes_exactly_the_updates_it_is_timed_for():
+    """A preset parameter that sets a phase's length (TimeGAN's joint_iterations) must be overridden too."""
+    scaling = load_script("scaling")
+    cls, params = scaling._params("timegan", 3)
+    assert cls(**params).phase_lengths() == (3, 3, 3)
+    for name in ("gan", "nrgan"):
+        assert scaling._params(name, 3)[1]["iterations"] == 3
+    assert scaling._params("crnngan", 3)[1]["pretrain_epochs"] == 0
+    assert scaling._params("timevae", 3)[1]["max_steps"] == 3
