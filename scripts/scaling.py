@@ -19,10 +19,13 @@ One torch thread. Writes ``OUT/scaling.json`` (settings, provenance, one row per
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
+import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,16 +73,24 @@ def measure_generator(name: str, train: np.ndarray, steps: int, repeats: int) ->
             "n_parameters": model.n_parameters(), "params": params}
 
 
-def _cold_encoders() -> None:
-    """Forget every Context-FID encoder fitted so far (in memory and on disk), so each call fits its own: a grid
-    fits one per dataset and shares it between rows, this measures that fit."""
-    import os
-    import tempfile
-
+@contextlib.contextmanager
+def _cold_encoders():
+    """A metric call without any Context-FID encoder fitted before (none in memory, an empty private cache folder,
+    removed afterwards), so the call fits its own: a grid fits one per dataset and shares it between rows, this
+    measures that fit."""
     from tsbench.metrics import _ts2vec
 
-    os.environ["TSBENCH_CACHE"] = tempfile.mkdtemp(prefix="tsbench-scaling-")
     _ts2vec._MEMORY.clear()
+    previous = os.environ.get("TSBENCH_CACHE")
+    with tempfile.TemporaryDirectory(prefix="tsbench-scaling-") as cache:
+        os.environ["TSBENCH_CACHE"] = cache
+        try:
+            yield
+        finally:
+            if previous is None:
+                del os.environ["TSBENCH_CACHE"]
+            else:
+                os.environ["TSBENCH_CACHE"] = previous
 
 
 def measure_metric(name: str, train: np.ndarray, real: np.ndarray, synthetic: np.ndarray, repeats: int) -> dict:
@@ -88,10 +99,10 @@ def measure_metric(name: str, train: np.ndarray, real: np.ndarray, synthetic: np
     spec = MetricSpec.build(name, preset="quick", protocol="tsbench", repeats=1)
     seconds = []
     for r in range(repeats):
-        _cold_encoders()
-        start = time.perf_counter()
-        spec.instantiate().compute(train, real, synthetic, seed=r)
-        seconds.append(time.perf_counter() - start)
+        with _cold_encoders():
+            start = time.perf_counter()
+            spec.instantiate().compute(train, real, synthetic, seed=r)
+            seconds.append(time.perf_counter() - start)
     return {"kind": "metric", "name": name, "seconds_per_call": statistics.median(seconds), "params": spec.params}
 
 

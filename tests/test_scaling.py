@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import os
 
 from tests._helpers import load_script
 
 
-def test_a_tiny_scaling_run_measures_every_component_at_every_length(tmp_path):
+def test_a_tiny_scaling_run_measures_every_component_at_every_length(tmp_path, monkeypatch):
+    monkeypatch.setenv("TSBENCH_CACHE", str(tmp_path / "cache"))
     scaling = load_script("scaling")
     report = scaling.run(tmp_path, ["sines"], [8, 16], steps=2, windows=32, repeats=1,
                          generators=["gan", "timevae"], metrics=["mmd", "acd"])
@@ -18,6 +20,7 @@ def test_a_tiny_scaling_run_measures_every_component_at_every_length(tmp_path):
     assert (tmp_path / "scaling.svg").read_text().startswith("<?xml")
     assert (tmp_path / "README.md").read_text() == scaling.render_readme(report)
     assert set(scaling.STEPS) >= {"gan", "crnngan", "nrgan", "timegan", "timevae"}
+    assert os.environ["TSBENCH_CACHE"] == str(tmp_path / "cache")  # the metric calls' private caches are gone
 
 
 def test_each_generator_makes_exactly_the_updates_it_is_timed_for():
