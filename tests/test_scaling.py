@@ -32,3 +32,15 @@ def test_each_generator_makes_exactly_the_updates_it_is_timed_for():
         assert scaling._params(name, 3)[1]["iterations"] == 3
     assert scaling._params("crnngan", 3)[1]["pretrain_epochs"] == 0
     assert scaling._params("timevae", 3)[1]["max_steps"] == 3
+
+
+def test_the_committed_scaling_readme_is_generated_from_its_json():
+    from tests._helpers import ROOT
+
+    folder = ROOT / "results" / "scaling"
+    report = json.loads((folder / "scaling.json").read_text())
+    assert (folder / "README.md").read_text() == load_script("scaling").render_readme(report)
+    assert report["settings"]["seq_lens"] == [24, 64, 128, 256] and report["settings"]["datasets"] == ["sines",
+                                                                                                        "energy"]
+    assert {r["name"] for r in report["rows"] if r["kind"] == "generator"} == {"gan", "crnngan", "nrgan", "timegan",
+                                                                               "timevae"}
