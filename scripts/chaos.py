@@ -1,7 +1,9 @@
 """Chaos test of the resumable runner (issue 15, item 5): SIGKILL `tsbench run` at seeded random moments, resume
 it each time, and compare the end result with an uninterrupted run.
 
-    python scripts/chaos.py results/chaos                    # the committed run: 5 kills, --jobs 2
+    python scripts/chaos.py results/chaos --seed 1           # the committed run: 5 kills, --jobs 2 (with seed 0
+                                                             # two kills came after the grid ended on an idle
+                                                             # machine; seed 1's all land)
     python scripts/chaos.py OUT --kills 2 --work DIR         # fewer kills (tests/test_chaos.py)
 
 1. The grid (:data:`GRID`: gan, timegan, gaussian, real × sines × 2 seeds; mmd + discriminative; ``smoke`` preset;
