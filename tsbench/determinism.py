@@ -25,8 +25,3 @@ def enable_determinism() -> None:
     torch.backends.cudnn.allow_tf32 = False
     torch.set_float32_matmul_precision("highest")
 
-
-def determinism_enabled() -> bool:
-    import torch
-
-    return bool(torch.are_deterministic_algorithms_enabled())

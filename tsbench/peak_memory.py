@@ -36,8 +36,8 @@ class PeakMemory:
             import torch
 
             torch.cuda.reset_peak_memory_stats()
-        elif _rss_bytes() is not None:
-            self._peak = _rss_bytes()
+        elif (rss := _rss_bytes()) is not None:
+            self._peak = rss
             self._thread = threading.Thread(target=self._sample, name="tsbench-peak-memory", daemon=True)
             self._thread.start()
         return self

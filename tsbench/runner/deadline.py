@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from .cells import CellSpec
-from .execute import CellOutcome, record_outcome, run_cell
+from .execute import CellOutcome, record_dead_worker, record_killed_past_deadline, record_outcome, run_cell
 
 #: seconds a cell may overrun its timeout before its process is killed (the cooperative check comes first)
 GRACE_S = 30.0
@@ -47,22 +47,17 @@ def run_cell_with_deadline(cell: CellSpec, out: str, *, force: bool, threads: in
                 began = now
             if began is not None and now - began > cell.timeout + grace:
                 _kill_group(child)
-                error = (f"CellTimeout: cell exceeded its timeout of {cell.timeout:g} s (worker killed after "
-                         f"{grace:g} s of grace)")
-                record_outcome(out, cell, "timeout", error)
-                return CellOutcome(cell.cell_id, cell.label, "timeout", error)
+                return record_killed_past_deadline(out, cell, grace)
             if began is None and now - launched > STARTUP_S:
                 _kill_group(child)
-                break
+                return record_outcome(out, cell, "failed", f"the cell's process did not start within {STARTUP_S:g} s")
             time.sleep(POLL_S)
     finally:
         if child.poll() is None:  # the parent itself is interrupted: take the child with it
             _kill_group(child)
     if child.returncode == 0 and result.is_file():
         return pickle.loads(result.read_bytes())
-    error = f"worker died (exit code {child.returncode})"
-    record_outcome(out, cell, "failed", error)
-    return CellOutcome(cell.cell_id, cell.label, "failed", error)
+    return record_dead_worker(out, cell, child.returncode)
 
 
 def _kill_group(child: subprocess.Popen) -> None:

@@ -197,14 +197,26 @@ def _missing_result(folder: CellFolder, metric: MetricSpec) -> bool:
     return True
 
 
-def record_outcome(out: str, cell: CellSpec, status: str, error: str) -> None:
+def record_outcome(out: str, cell: CellSpec, status: str, error: str) -> CellOutcome:
     """Record a cell ended from outside its worker (killed past its deadline, worker died) in its folder, as
-    :func:`run_cell` records its own failures: never cached as done, retried by the next run."""
+    :func:`run_cell` records its own failures: never cached as done, retried by the next run. Returns its outcome."""
     folder = RunStore(out).cell(cell.cell_id)
     folder.create()
     if folder.read_spec() is None:  # killed before it described itself: the records must still list it
         folder.write_spec({**cell.to_dict(), "metric_keys": {m.display: m.key for m in cell.metrics}})
     folder.write_failure({"status": status, "error": error, "traceback": None, "time": time.time()})
+    return CellOutcome(cell.cell_id, cell.label, status, error)
+
+
+def record_killed_past_deadline(out: str, cell: CellSpec, grace: float) -> CellOutcome:
+    """:func:`record_outcome` for a cell whose process was killed ``grace`` seconds after its timeout."""
+    return record_outcome(out, cell, "timeout", f"CellTimeout: cell exceeded its timeout of {cell.timeout:g} s "
+                                                f"(worker killed after {grace:g} s of grace)")
+
+
+def record_dead_worker(out: str, cell: CellSpec, exitcode: int | None) -> CellOutcome:
+    """:func:`record_outcome` for a cell whose process died (killed, out of memory) before it returned."""
+    return record_outcome(out, cell, "failed", f"worker died (exit code {exitcode})")
 
 
 class Deadline:

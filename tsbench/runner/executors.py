@@ -18,7 +18,7 @@ from typing import Iterable, Iterator, Protocol
 from ..evaluation import set_threads  # noqa: F401  (re-exported: `from tsbench.runner.executors import set_threads`)
 from .cells import CellSpec
 from .atomic import ResultsNotWritable
-from .execute import CellOutcome, record_outcome, run_cell
+from .execute import CellOutcome, record_dead_worker, record_killed_past_deadline, run_cell
 from .orphans import exit_with_parent
 
 
@@ -117,16 +117,11 @@ class _Worker:
         cell = self.cell
         if not self.process.is_alive():
             self.cell = None
-            error = f"worker died (exit code {self.process.exitcode})"
-            record_outcome(out, cell, "failed", error)
-            return CellOutcome(cell.cell_id, cell.label, "failed", error)
+            return record_dead_worker(out, cell, self.process.exitcode)
         if cell.timeout and time.monotonic() - self.started > cell.timeout + grace:
             self.stop()
             self.cell = None
-            error = (f"CellTimeout: cell exceeded its timeout of {cell.timeout:g} s (worker killed after "
-                     f"{grace:g} s of grace)")
-            record_outcome(out, cell, "timeout", error)
-            return CellOutcome(cell.cell_id, cell.label, "timeout", error)
+            return record_killed_past_deadline(out, cell, grace)
         return None
 
     def stop(self) -> None:

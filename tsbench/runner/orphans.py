@@ -1,6 +1,7 @@
 """Worker processes end with their parent: a ``--jobs`` worker or a Dask cell's child process whose parent is
-killed (SIGKILL, out of memory, a pre-empted node) exits within about a second instead of computing on as an
-orphan. Cell files are written atomically, so an exit at any moment leaves no half-written result."""
+killed (SIGKILL, out of memory, a pre-empted node) exits at its next check (every :data:`POLL_S` seconds)
+instead of computing on as an orphan. Cell files are written atomically, so an exit at any moment leaves no
+half-written result."""
 from __future__ import annotations
 
 import os
