@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: columns of :func:`evaluate`'s result, in order (named as in :data:`tsbench.records.COLUMNS`)
 SCORE_COLUMNS = ["metric", "metric_name", "metric_version", "output", "higher_is_better", "repeat", "value",
-                 "protocol", "preset", "seed"]
+                 "metric_params", "protocol", "preset", "seed"]
 
 #: formats of :func:`table` (``tsbench table --format``)
 TABLE_FORMATS = ("md", "latex", "csv", "html", "summary", "records", "json")
@@ -82,7 +82,7 @@ def evaluate(real, synthetic, metrics: str | Iterable[str] | None = None, *, pro
     import pandas as pd
 
     from .evaluation import MetricSpec, compute_metrics
-    from .records import metric_column
+    from .records import metric_column, params_json
     from .registry import metrics as registry
     from .runner.grid import select_metrics
     from .validation import check_positive_int, check_same_layout
@@ -104,7 +104,7 @@ def evaluate(real, synthetic, metrics: str | Iterable[str] | None = None, *, pro
             rows.extend({"metric": metric_column(spec.display, output), "metric_name": spec.name,
                          "metric_version": metric_cls.version, "output": output,
                          "higher_is_better": metric_cls.outputs.get(output), "repeat": repeat, "value": value,
-                         "protocol": protocol, "preset": preset, "seed": seed}
+                         "metric_params": params_json(spec.params), "protocol": protocol, "preset": preset, "seed": seed}
                         for repeat, value in enumerate(vals))
     frame = pd.DataFrame(rows, columns=SCORE_COLUMNS)
     frame.attrs["skipped"] = list(skipped)

@@ -3,7 +3,10 @@
 Columns (all present in every record; ``None`` where not applicable):
 
 identity   cell_id, dataset, generator, generator_name, role, seed, preset, protocol, split
-metric     metric, metric_name, metric_version, output, higher_is_better, repeat, value
+metric     metric, metric_name, metric_version, output, higher_is_better, repeat, value,
+           metric_params (the metric's resolved parameters as sorted JSON — preset values included, runtime-only
+           ones left out — so the subsampling rule a value was computed under, e.g. MMD's ``subset_size`` or
+           memorisation's ``max_windows``, is in the records; ``None`` in records written before it existed)
 outcome    status ('done' | 'failed' | 'timeout'), error
 timings    fit_s, sample_s, metric_s (seconds; metric_s is per metric, shared by its repeats)
 shape      n_train, n_test, n_samples, seq_len, n_features
@@ -25,9 +28,11 @@ Tables (:mod:`tsbench.report`) are pure functions of these records.
 """
 from __future__ import annotations
 
+import json
+
 COLUMNS = [
     "cell_id", "dataset", "generator", "generator_name", "role", "seed", "preset", "protocol", "split",
-    "metric", "metric_name", "metric_version", "output", "higher_is_better", "repeat", "value",
+    "metric", "metric_name", "metric_version", "output", "higher_is_better", "repeat", "value", "metric_params",
     "status", "error",
     "fit_s", "sample_s", "metric_s",
     "n_train", "n_test", "n_samples", "seq_len", "n_features",
@@ -38,6 +43,15 @@ COLUMNS = [
 #: columns that differ between two identical runs (timings, memory, when, where, which commit): what a
 #: reproducibility comparison of records leaves out
 VOLATILE_COLUMNS = ("fit_s", "sample_s", "metric_s", "peak_memory_mb", "timestamp", "git_sha", "device", "host")
+
+
+def params_json(params: dict | None) -> str | None:
+    """The ``metric_params`` value: ``params`` without runtime-only entries, as compact JSON with sorted keys."""
+    if params is None:
+        return None
+    from .generator import identity_params
+
+    return json.dumps(identity_params(params), sort_keys=True, separators=(",", ":"), default=str)
 
 
 def metric_column(display: str, output: str) -> str:

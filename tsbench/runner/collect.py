@@ -14,7 +14,7 @@ import pandas as pd
 from ..errors import InputError
 from ..naming import parse_display_name
 from ..protocols import get_protocol, recorded_tag
-from ..records import COLUMNS, metric_column
+from ..records import COLUMNS, metric_column, params_json
 from .cellfiles import CellFolder
 from .store import RunStore
 
@@ -82,7 +82,7 @@ def _metric_rows(folder: CellFolder, display: str, key: str, base: dict) -> list
         return [{**base, "metric": metric_column(display, output), "metric_name": result["metric_name"],
                  "metric_version": result["version"], "output": output,
                  "higher_is_better": result["outputs"].get(output), "repeat": repeat, "value": value,
-                 "status": "done", "error": None, "metric_s": result["metric_s"]}
+                 "metric_params": params_json(result.get("params")), "status": "done", "error": None, "metric_s": result["metric_s"]}
                 for output, values in result["values"].items() for repeat, value in enumerate(values)]
     failure = folder.read_metric_failure(key, f"the failure is left out; {rerun}")
     if failure is None:
