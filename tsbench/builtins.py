@@ -22,6 +22,8 @@ GENERATORS = {
     "nrgan": ("tsbench.baselines.nrgan:NRGAN", "NR-GAN-style spectral GAN (Sumiya et al. 2019, adapted)"),
     "timegan": ("tsbench.baselines.timegan:TimeGAN", "TimeGAN (Yoon, Jarrett, van der Schaar 2019)"),
     "timevae": ("tsbench.baselines.timevae:TimeVAE", "TimeVAE: convolutional VAE with trend/season parts (Desai et al. 2021)"),
+    "diffusion_ts": ("tsbench.baselines.diffusion_ts:DiffusionTS",
+                     "Diffusion-TS: DDPM with an interpretable transformer denoiser (Yuan & Qiao 2024)"),
 }
 
 METRICS = {
