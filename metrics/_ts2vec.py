@@ -13,10 +13,17 @@ iterates, as in the reference code. Embedding: the full-series representation, m
 :func:`fit_encoder` caches fitted encoders per (data fingerprint, seed, settings): in process (LRU) and on
 disk under ``$TSBENCH_CACHE/encoders/<hash>.pt`` (default ``pooch.os_cache("tsbench")``), holding a
 ``state_dict`` loaded with ``weights_only=True``. All randomness comes from a seeded ``torch.Generator``.
+
+Devices: :func:`train_encoder` and :func:`encode` take a ``device``. Every random draw (initial weights, batches,
+crops, timestamp masks, dropout masks) is made on the CPU, in the same order on every device, and sent to the
+device (pinned, asynchronously); a training step reads nothing back to the host (the loss is checked for
+finiteness every :data:`CHECK_EVERY` steps and after the last). Fitted encoders are cached with CPU weights
+(the cache key has no device: an encoder fit on a GPU serves the CPU and back, within float round-off).
 """
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import os
@@ -31,6 +38,9 @@ from torch import nn
 
 #: bump when a change alters fitted encoders (part of the cache key)
 ENCODER_VERSION = "1"
+#: training steps between two reads of the loss's finiteness (the only host reads while training)
+CHECK_EVERY = 50
+DROPOUT = 0.1
 
 
 @dataclass(frozen=True)
@@ -91,14 +101,32 @@ class TSEncoder(nn.Module):
         self.blocks = nn.Sequential(*[
             ConvBlock(channels[i - 1] if i > 0 else hidden_dim, channels[i], 3, dilation=2 ** i,
                       final=i == len(channels) - 1) for i in range(len(channels))])
-        self.repr_dropout = nn.Dropout(0.1)
+        self.repr_dropout = nn.Dropout(DROPOUT)
 
     def forward(self, x, mask=None):
         x = self.input_fc(x)
         if mask is not None:
             x = x * mask.unsqueeze(-1).to(x.dtype)
-        x = self.repr_dropout(self.blocks(x.transpose(1, 2)))
+        x = self.blocks(x.transpose(1, 2))
+        if self.training:
+            x = x * _dropout_scale(x, self.repr_dropout.p)
         return x.transpose(1, 2)
+
+
+def _dropout_scale(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Dropout's kept/scaled mask for ``x``, drawn on the CPU from torch's default generator exactly as CPU
+    ``F.dropout`` draws it (``bernoulli_(1 − p)`` over ``x``'s contiguous layout, then ``/ (1 − p)``), and moved
+    to ``x``'s device: the same masks on every device."""
+    noise = torch.empty(x.shape, dtype=x.dtype).bernoulli_(1 - p)
+    noise.div_(1 - p)
+    return _to(noise, x.device)
+
+
+def _to(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``t`` (on the CPU) on ``device``; to CUDA through pinned memory without blocking the host."""
+    if device.type == "cuda":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
 
 
 # loss ---------------------------------------------------------------------------------------------
@@ -170,8 +198,9 @@ def _take_per_row(x: torch.Tensor, starts: torch.Tensor, length: int) -> torch.T
     return picked * valid.unsqueeze(-1).to(x.dtype)
 
 
-def _train_step(net, optimiser, batch, rng, temporal_unit: int = 0) -> float:
-    """One TS2Vec step: two overlapping random crops (with random extensions), contrast their overlap."""
+def _train_step(net, optimiser, batch, rng, temporal_unit: int = 0, device=torch.device("cpu")) -> torch.Tensor:
+    """One TS2Vec step: two overlapping random crops (with random extensions), contrast their overlap.
+    ``batch`` and the crops are cut on the CPU and moved to ``device``; returns the loss (on ``device``)."""
     T = batch.shape[1]
     crop_l = int(_randint(2 ** (temporal_unit + 1), T + 1, rng)) if T >= 2 ** (temporal_unit + 1) else T
     crop_left = int(_randint(0, T - crop_l + 1, rng))
@@ -181,21 +210,56 @@ def _train_step(net, optimiser, batch, rng, temporal_unit: int = 0) -> float:
     offset = _randint(-crop_eleft, T - crop_eright + 1, rng, size=(batch.shape[0],))
     mask1 = torch.rand(batch.shape[0], crop_right - crop_eleft, generator=rng) < 0.5
     mask2 = torch.rand(batch.shape[0], crop_eright - crop_left, generator=rng) < 0.5
-    out1 = net(_take_per_row(batch, offset + crop_eleft, crop_right - crop_eleft), mask1)[:, -crop_l:]
-    out2 = net(_take_per_row(batch, offset + crop_left, crop_eright - crop_left), mask2)[:, :crop_l]
+    view1 = _to(_take_per_row(batch, offset + crop_eleft, crop_right - crop_eleft), device)
+    view2 = _to(_take_per_row(batch, offset + crop_left, crop_eright - crop_left), device)
+    out1 = net(view1, _to(mask1, device))[:, -crop_l:]
+    out2 = net(view2, _to(mask2, device))[:, :crop_l]
     loss = hierarchical_contrastive_loss(out1, out2, temporal_unit=temporal_unit)
     optimiser.zero_grad()
     loss.backward()
     optimiser.step()
-    return float(loss.detach())
+    return loss.detach()
 
 
-def train_encoder(X: np.ndarray, settings: EncoderSettings, seed: int) -> TSEncoder:
-    """Fit a TS2Vec encoder on windows ``X`` (n, T, n_features); returns the SWA-averaged encoder (eval mode).
+class _WeightAverage:
+    """The stochastic weight average of the iterates with ``torch.optim.swa_utils.AveragedModel``'s CPU
+    arithmetic (the first update copies, then ``a + (p − a) / (n + 1)``), its count ``n`` kept on the host so
+    that an update never reads the device (``AveragedModel`` tests its count on the module's device)."""
 
-    Dropout masks use torch's default generator inside a forked RNG state seeded from ``seed``, so the
-    global RNG is untouched and the result is deterministic on CPU.
+    def __init__(self, net: nn.Module):
+        self.module = copy.deepcopy(net)
+        self.n_averaged = torch.tensor(0, dtype=torch.long)  # on the CPU, whatever the module's device
+
+    @torch.no_grad()
+    def update_parameters(self, net: nn.Module) -> None:
+        first = bool(self.n_averaged == 0)
+        for averaged, current in zip(self.module.parameters(), net.parameters(), strict=True):
+            if first:
+                averaged.detach().copy_(current.detach())
+            else:
+                averaged.detach().copy_(averaged.detach() + (current.detach() - averaged.detach())
+                                        / (self.n_averaged + 1))
+        self.n_averaged += 1
+
+
+def _check_loss(finite: torch.Tensor, last: torch.Tensor) -> None:
+    """Raise :class:`~tsbench.errors.CellFailure` when a loss since the last check was not finite (a host read:
+    called every :data:`CHECK_EVERY` steps and after the last)."""
+    if not bool(finite):
+        from tsbench.errors import CellFailure
+
+        raise CellFailure(f"TS2Vec encoder: non-finite contrastive loss {float(last)}; check the input scaling")
+
+
+def train_encoder(X: np.ndarray, settings: EncoderSettings, seed: int, device="cpu") -> TSEncoder:
+    """Fit a TS2Vec encoder on windows ``X`` (n, T, n_features) on ``device``; returns the SWA-averaged encoder
+    (eval mode, on ``device``).
+
+    Dropout masks use torch's default (CPU) generator inside a forked RNG state seeded from ``seed``, so the
+    global RNG is untouched and the result is deterministic; every draw is made on the CPU, so every device
+    trains from the same weights on the same crops and masks.
     """
+    device = torch.device(device)
     rng = torch.Generator().manual_seed(int(seed))
     data = torch.as_tensor(np.asarray(X, dtype=np.float32))
     if settings.max_train_windows is not None and len(data) > settings.max_train_windows:
@@ -203,23 +267,25 @@ def train_encoder(X: np.ndarray, settings: EncoderSettings, seed: int) -> TSEnco
     inner_seed = int(torch.randint(0, 2**62, (1,), generator=rng))
     with torch.random.fork_rng(devices=[]), _single_thread():
         torch.manual_seed(inner_seed)  # module init and dropout only; restored on exit
-        net = TSEncoder(data.shape[2], settings.hidden_dim, settings.output_dim, settings.depth)
-        swa = torch.optim.swa_utils.AveragedModel(net)
+        net = TSEncoder(data.shape[2], settings.hidden_dim, settings.output_dim, settings.depth).to(device)
+        swa = _WeightAverage(net)
         optimiser = torch.optim.AdamW(net.parameters(), lr=settings.lr)
         batch_size = min(settings.batch_size, len(data))
         order, position = torch.randperm(len(data), generator=rng), 0
+        finite = last = None
         net.train()
-        for _ in range(settings.n_iterations(np.asarray(X))):
+        for step in range(1, settings.n_iterations(np.asarray(X)) + 1):
             if position + batch_size > len(order):  # epochs of shuffled batches, as a DataLoader would
                 order, position = torch.randperm(len(data), generator=rng), 0
             batch = data[order[position:position + batch_size]]
             position += batch_size
-            loss = _train_step(net, optimiser, batch, rng)
-            if not np.isfinite(loss):
-                from tsbench.errors import CellFailure
-
-                raise CellFailure(f"TS2Vec encoder: non-finite contrastive loss {loss}; check the input scaling")
+            last = _train_step(net, optimiser, batch, rng, device=device)
+            finite = torch.isfinite(last) if finite is None else finite & torch.isfinite(last)
+            if step % CHECK_EVERY == 0:
+                _check_loss(finite, last)
             swa.update_parameters(net)
+        if finite is not None:
+            _check_loss(finite, last)
     encoder = swa.module
     encoder.eval()
     return encoder
@@ -227,11 +293,13 @@ def train_encoder(X: np.ndarray, settings: EncoderSettings, seed: int) -> TSEnco
 
 @torch.no_grad()
 def encode(encoder: TSEncoder, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Full-series representations max-pooled over time: ``(n, T, F)`` → float64 ``(n, output_dim)``."""
+    """Full-series representations max-pooled over time: ``(n, T, F)`` → float64 ``(n, output_dim)``, computed
+    on the encoder's device."""
     encoder.eval()
+    device = next(encoder.parameters()).device
     data = torch.as_tensor(np.asarray(X, dtype=np.float32))
-    out = [encoder(data[i:i + batch_size]).amax(dim=1) for i in range(0, len(data), batch_size)]
-    return torch.cat(out).double().numpy()
+    out = [encoder(_to(data[i:i + batch_size], device)).amax(dim=1) for i in range(0, len(data), batch_size)]
+    return torch.cat(out).double().cpu().numpy()
 
 
 # cache --------------------------------------------------------------------------------------------
@@ -264,12 +332,15 @@ def cache_key(X: np.ndarray, settings: EncoderSettings, seed: int) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
-def fit_encoder(X: np.ndarray, settings: EncoderSettings, seed: int, *, use_disk: bool = True) -> TSEncoder:
-    """The TS2Vec encoder for (``X``, ``settings``, ``seed``): from memory, from disk, or trained now."""
+def fit_encoder(X: np.ndarray, settings: EncoderSettings, seed: int, *, use_disk: bool = True,
+                device="cpu") -> TSEncoder:
+    """The TS2Vec encoder for (``X``, ``settings``, ``seed``) on ``device``: from memory, from disk, or trained
+    now (on ``device``)."""
+    device = torch.device(device)
     key = cache_key(X, settings, seed)
     if key in _MEMORY:
         _MEMORY.move_to_end(key)
-        return _MEMORY[key]
+        return _MEMORY[key].to(device)
     path = cache_dir() / f"{key}.pt"
     encoder = None
     if use_disk and path.exists():
@@ -277,20 +348,30 @@ def fit_encoder(X: np.ndarray, settings: EncoderSettings, seed: int, *, use_disk
             state = torch.load(path, map_location="cpu", weights_only=True)
             encoder = TSEncoder(X.shape[2], settings.hidden_dim, settings.output_dim, settings.depth)
             encoder.load_state_dict(state)
-            encoder.eval()
+            encoder.to(device).eval()
         except Exception:  # a corrupt or stale file: retrain and overwrite
             encoder = None
     if encoder is None:
-        encoder = train_encoder(X, settings, seed)
+        encoder = train_encoder(X, settings, seed, device)
         if use_disk:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            torch.save(encoder.state_dict(), tmp)
+            torch.save(_cpu_state(encoder), tmp)
             os.replace(tmp, path)  # atomic: concurrent processes never read a partial file
     _MEMORY[key] = encoder
     while len(_MEMORY) > _MEMORY_SIZE:
         _MEMORY.popitem(last=False)
     return encoder
+
+
+def _cpu_state(encoder: TSEncoder) -> dict:
+    """``encoder.state_dict()`` with its tensors on the CPU (the same object when they already are)."""
+    state = encoder.state_dict()
+    if all(v.device.type == "cpu" for v in state.values()):
+        return state
+    cpu = OrderedDict((k, v.cpu()) for k, v in state.items())
+    cpu._metadata = getattr(state, "_metadata", None)  # noqa: SLF001  (load_state_dict reads it)
+    return cpu
 
 
 def clear_memory_cache() -> None:

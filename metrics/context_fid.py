@@ -23,7 +23,7 @@ import numpy as np
 
 from tsbench.card import Card
 from tsbench.errors import InputError
-from tsbench.metric import Metric
+from tsbench.metric import Metric, float32_exact, resolve_device
 from tsbench.params import POSITIVE, STRICTLY_POSITIVE, Interval
 from tsbench.protocols import get_protocol
 from tsbench.seeding import derive_seed
@@ -80,6 +80,10 @@ class ContextFID(Metric):
         encoders.
     protocol, repeats
         As for every metric; one encoder is fit per repeat (Diffusion-TS refits TS2Vec in each of its runs).
+    device : str
+        Where the encoder trains and embeds (runtime only: not part of the identity, the seed or the encoder
+        cache key); ``"auto"`` (default): the cell's device, CUDA when visible. Every random draw is made on the
+        CPU, so the values agree across devices to float tolerance.
     """
 
     name = "context_fid"
@@ -115,7 +119,8 @@ class ContextFID(Metric):
     }
 
     def __init__(self, *, hidden_dim=64, output_dim=320, depth=10, lr=1e-3, batch_size=8, iterations=None,
-                 max_train_windows=None, max_windows=None, encoder_seed=0, protocol="tsbench", repeats=None):
+                 max_train_windows=None, max_windows=None, encoder_seed=0, protocol="tsbench", repeats=None,
+                 device: str = "auto"):
         self.hidden_dim = hidden_dim
         self.output_dim = output_dim
         self.depth = depth
@@ -127,6 +132,7 @@ class ContextFID(Metric):
         self.encoder_seed = encoder_seed
         self.protocol = protocol
         self.repeats = repeats
+        self.device = device
 
     def settings(self):
         from ._ts2vec import EncoderSettings
@@ -148,13 +154,15 @@ class ContextFID(Metric):
         from ._ts2vec import encode, fit_encoder
 
         settings = self.settings()
+        device = resolve_device(self.device)
         values = []
-        for r in range(self.n_repeats()):
-            encoder = fit_encoder(self.reference_, settings, derive_seed(self.encoder_seed, r))
-            rng = np.random.default_rng(derive_seed(seed, "context_fid", r))
-            real = _subset(real_test, self.max_windows, rng)
-            fake = _subset(synthetic, self.max_windows, rng)
-            values.append(frechet_distance(encode(encoder, real), encode(encoder, fake)))
+        with float32_exact(device):
+            for r in range(self.n_repeats()):
+                encoder = fit_encoder(self.reference_, settings, derive_seed(self.encoder_seed, r), device=device)
+                rng = np.random.default_rng(derive_seed(seed, "context_fid", r))
+                real = _subset(real_test, self.max_windows, rng)
+                fake = _subset(synthetic, self.max_windows, rng)
+                values.append(frechet_distance(encode(encoder, real), encode(encoder, fake)))
         return {"value": values}
 
 

@@ -24,7 +24,7 @@ from tsbench.card import Card
 from tsbench.nn.ensemble import BatchSampler, EnsembleGRU
 from tsbench.protocols import get_protocol
 
-from ._posthoc import PosthocScore, evaluate, gather, repeat_rngs, repeat_seeds, torch_threads, train
+from ._posthoc import PosthocScore, computing_on, evaluate, gather, repeat_rngs, repeat_seeds, to_device, train
 
 TRAIN_FRACTION = 0.8
 
@@ -55,6 +55,9 @@ class DiscriminativeScore(PosthocScore):
     threads : int or None — torch intra-op threads while computing (1: one core per worker,
         see :func:`._posthoc.torch_threads`; None: leave the process setting).
     cell : ``"tf1"`` (TensorFlow 1 ``GRUCell``, as the reference) or ``"torch"`` (``torch.nn.GRU`` math).
+    device : str — where the classifiers train (runtime only: not part of the identity or the seed);
+        ``"auto"`` (default): the cell's device, CUDA when visible. Same values on every device to float
+        tolerance (initial weights, splits and batches are drawn on the CPU).
     """
 
     name = "discriminative"
@@ -91,52 +94,70 @@ class DiscriminativeScore(PosthocScore):
 
     def _compute(self, real_train, real_test, synthetic, *, seed, artefact_dir: Path | None):
         protocol = get_protocol(self.protocol).name
-        with torch_threads(self.threads):
+        with computing_on(self) as device:
             scores = discriminative_scores(
                 real_train, real_test, synthetic, seed=seed, repeats=self.n_repeats(), protocol=protocol,
                 iterations=int(self.iterations or 2000), batch_size=int(self.batch_size),
-                hidden=int(self.hidden or discriminator_hidden(real_train.shape[2], protocol)), cell=self.cell)
+                hidden=int(self.hidden or discriminator_hidden(real_train.shape[2], protocol)), cell=self.cell,
+                device=device)
         return {"value": scores}
 
 
 def discriminative_scores(real_train, real_test, synthetic, *, seed, repeats, protocol, iterations, batch_size,
-                          hidden, cell="tf1") -> np.ndarray:
+                          hidden, cell="tf1", device="cpu") -> np.ndarray:
     """One score per repeat (see :class:`DiscriminativeScore`); arrays are float32 ``(n, T, D)``."""
-    split_rngs = repeat_rngs(seed, "ds-split", repeats)
-    n_tr, n_syn = len(real_train), len(synthetic)
-    if protocol == "timegan2019":  # real_train == real_test: split the real windows like the synthetic ones
-        real_splits = [split_indices(n_tr, g) for g in split_rngs]
-        X = torch.from_numpy(np.concatenate([real_train, synthetic]))
-        syn_offset = n_tr
-    else:
-        real_splits = [(np.arange(n_tr), n_tr + np.arange(len(real_test)))] * repeats
-        X = torch.from_numpy(np.concatenate([real_train, real_test, synthetic]))
-        syn_offset = n_tr + len(real_test)
-    syn_splits = [tuple(syn_offset + part for part in split_indices(n_syn, g)) for g in split_rngs]
+    return DiscriminativeTraining(real_train, real_test, synthetic, seed=seed, repeats=repeats, protocol=protocol,
+                                  batch_size=batch_size, hidden=hidden, cell=cell, device=device).run(iterations)
 
-    D = X.shape[2]
-    net = EnsembleGRU.init(repeat_seeds(seed, "ds-init", repeats), D, hidden, 1, cell=cell)
-    real_batches = BatchSampler([s[0] for s in real_splits], batch_size, repeat_rngs(seed, "ds-real", repeats))
-    syn_batches = BatchSampler([s[0] for s in syn_splits], batch_size, repeat_rngs(seed, "ds-syn", repeats))
 
-    def step(net):
-        idx_real, idx_syn = real_batches.draw().T, syn_batches.draw().T  # (R, B) each
-        logits = net.head(net.hidden_states(gather(X, torch.cat([idx_real, idx_syn], dim=1)), sequence=False))[:, 0]
-        b = idx_real.shape[1]
+class DiscriminativeTraining:
+    """Everything :func:`discriminative_scores` trains with, on ``device``: ``X`` (all windows), ``net``, the splits
+    and samplers; :meth:`step_loss` / :meth:`draw_steps` are what :func:`._posthoc.train` runs."""
+
+    def __init__(self, real_train, real_test, synthetic, *, seed, repeats, protocol, batch_size, hidden, cell,
+                 device):
+        self.device, self.protocol = torch.device(device), protocol
+        split_rngs = repeat_rngs(seed, "ds-split", repeats)
+        n_tr, n_syn = len(real_train), len(synthetic)
+        if protocol == "timegan2019":  # real_train == real_test: split the real windows like the synthetic ones
+            self.real_splits = [split_indices(n_tr, g) for g in split_rngs]
+            X = np.concatenate([real_train, synthetic])
+            syn_offset = n_tr
+        else:
+            self.real_splits = [(np.arange(n_tr), n_tr + np.arange(len(real_test)))] * repeats
+            X = np.concatenate([real_train, real_test, synthetic])
+            syn_offset = n_tr + len(real_test)
+        self.syn_splits = [tuple(syn_offset + part for part in split_indices(n_syn, g)) for g in split_rngs]
+        self.X = to_device(torch.from_numpy(X), self.device)
+        self.net = EnsembleGRU.init(repeat_seeds(seed, "ds-init", repeats), X.shape[2], hidden, 1, cell=cell,
+                                    device=self.device)
+        self.real_batches = BatchSampler([s[0] for s in self.real_splits], batch_size,
+                                         repeat_rngs(seed, "ds-real", repeats))
+        self.syn_batches = BatchSampler([s[0] for s in self.syn_splits], batch_size,
+                                        repeat_rngs(seed, "ds-syn", repeats))
+
+    def draw_steps(self, n: int) -> torch.Tensor:
+        """``(n, R, 2B)``: each step's real rows, then its synthetic rows."""
+        return torch.cat([self.real_batches.draw_steps(n), self.syn_batches.draw_steps(n)], dim=2)
+
+    def step_loss(self, net, rows):
+        logits = net.head(net.hidden_states(gather(self.X, rows), sequence=False))[:, 0]
+        b = self.real_batches.size
         loss_real = F.binary_cross_entropy_with_logits(logits[:, :b], torch.ones_like(logits[:, :b]),
                                                        reduction="none").mean(1)
         loss_syn = F.binary_cross_entropy_with_logits(logits[:, b:], torch.zeros_like(logits[:, b:]),
                                                       reduction="none").mean(1)
         return loss_real + loss_syn
 
-    train(net, step, iterations)
+    def run(self, iterations: int) -> np.ndarray:
+        net = train(self.net, self.step_loss, self.draw_steps, iterations)
 
-    def says_real(cols):  # (R, n) booleans: probability of "real" above 0.5
-        return torch.sigmoid(net.head(net.hidden_states(gather(X, cols), sequence=False))[:, 0]) > 0.5
+        def says_real(cols):  # (R, n) booleans: probability of "real" above 0.5
+            return torch.sigmoid(net.head(net.hidden_states(gather(self.X, cols), sequence=False))[:, 0]) > 0.5
 
-    real_hits = evaluate(says_real, torch.from_numpy(np.stack([s[1] for s in real_splits])))
-    syn_hits = ~evaluate(says_real, torch.from_numpy(np.stack([s[1] for s in syn_splits])))
-    return accuracy_score(real_hits.numpy(), syn_hits.numpy(), balanced=protocol != "timegan2019")
+        real_hits = evaluate(says_real, torch.from_numpy(np.stack([s[1] for s in self.real_splits])), self.device)
+        syn_hits = ~evaluate(says_real, torch.from_numpy(np.stack([s[1] for s in self.syn_splits])), self.device)
+        return accuracy_score(real_hits.numpy(), syn_hits.numpy(), balanced=self.protocol != "timegan2019")
 
 
 def accuracy_score(real_correct: np.ndarray, syn_correct: np.ndarray, *, balanced: bool) -> np.ndarray:

@@ -21,7 +21,7 @@ from tsbench.card import Card
 from tsbench.nn.ensemble import BatchSampler, EnsembleGRU
 from tsbench.protocols import get_protocol
 
-from ._posthoc import PosthocScore, evaluate, gather, repeat_rngs, repeat_seeds, torch_threads, train
+from ._posthoc import PosthocScore, computing_on, evaluate, gather, repeat_rngs, repeat_seeds, to_device, train
 
 
 def predictor_hidden(n_features: int, protocol: str) -> int:
@@ -53,6 +53,9 @@ class PredictiveScore(PosthocScore):
     threads : int or None — torch intra-op threads while computing (1: one core per worker,
         see :func:`._posthoc.torch_threads`; None: leave the process setting).
     cell : ``"tf1"`` (TensorFlow 1 ``GRUCell``, as the reference) or ``"torch"``.
+    device : str — where the predictors train (runtime only: not part of the identity or the seed);
+        ``"auto"`` (default): the cell's device, CUDA when visible. Same values on every device to float
+        tolerance (initial weights and batches are drawn on the CPU).
     """
 
     name = "predictive"
@@ -85,38 +88,54 @@ class PredictiveScore(PosthocScore):
 
     def _compute(self, real_train, real_test, synthetic, *, seed, artefact_dir: Path | None):
         protocol = get_protocol(self.protocol).name
-        with torch_threads(self.threads):
+        with computing_on(self) as device:
             scores = predictive_scores(
                 real_test, synthetic, seed=seed, repeats=self.n_repeats(), protocol=protocol,
                 iterations=int(self.iterations or 5000), batch_size=int(self.batch_size),
-                hidden=int(self.hidden or predictor_hidden(real_test.shape[2], protocol)), cell=self.cell)
+                hidden=int(self.hidden or predictor_hidden(real_test.shape[2], protocol)), cell=self.cell,
+                device=device)
         return {"value": scores}
 
 
 def predictive_scores(real_test, synthetic, *, seed, repeats, protocol, iterations, batch_size, hidden,
-                      cell="tf1") -> np.ndarray:
+                      cell="tf1", device="cpu") -> np.ndarray:
     """One score per repeat: train on ``synthetic``, score on every window of ``real_test``."""
-    inputs, targets = task_features(synthetic.shape[2], protocol)
-    X = torch.from_numpy(np.concatenate([synthetic, real_test]))
-    n_syn, n_real = len(synthetic), len(real_test)
-    n_out = targets.stop - targets.start
-    net = EnsembleGRU.init(repeat_seeds(seed, "ps-init", repeats), inputs.stop - inputs.start, hidden, n_out,
-                           cell=cell)
-    batches = BatchSampler([np.arange(n_syn)] * repeats, batch_size, repeat_rngs(seed, "ps-batch", repeats))
+    return PredictiveTraining(real_test, synthetic, seed=seed, repeats=repeats, protocol=protocol,
+                              batch_size=batch_size, hidden=hidden, cell=cell, device=device).run(iterations)
 
-    def predict(windows):  # (R, D, T, B) → predictions (R, n_out, T−1, B) and targets
-        hs = net.hidden_states(windows[:, inputs, :-1])
-        return torch.sigmoid(net.head(hs)), windows[:, targets, 1:]
 
-    def step(net):
-        pred, target = predict(gather(X, batches.draw().T))
+class PredictiveTraining:
+    """Everything :func:`predictive_scores` trains with, on ``device``: ``X`` (synthetic, then real windows),
+    ``net`` and the sampler; :meth:`step_loss` / :meth:`draw_steps` are what :func:`._posthoc.train` runs."""
+
+    def __init__(self, real_test, synthetic, *, seed, repeats, protocol, batch_size, hidden, cell, device):
+        self.device, self.repeats = torch.device(device), repeats
+        self.inputs, self.targets = task_features(synthetic.shape[2], protocol)
+        self.X = to_device(torch.from_numpy(np.concatenate([synthetic, real_test])), self.device)
+        self.n_syn, self.n_real = len(synthetic), len(real_test)
+        n_out = self.targets.stop - self.targets.start
+        self.net = EnsembleGRU.init(repeat_seeds(seed, "ps-init", repeats), self.inputs.stop - self.inputs.start,
+                                    hidden, n_out, cell=cell, device=self.device)
+        self.batches = BatchSampler([np.arange(self.n_syn)] * repeats, batch_size,
+                                    repeat_rngs(seed, "ps-batch", repeats))
+
+    def draw_steps(self, n: int) -> torch.Tensor:
+        return self.batches.draw_steps(n)
+
+    def predict(self, net, windows):  # (R, D, T, B) → predictions (R, n_out, T−1, B) and targets
+        hs = net.hidden_states(windows[:, self.inputs, :-1])
+        return torch.sigmoid(net.head(hs)), windows[:, self.targets, 1:]
+
+    def step_loss(self, net, rows):
+        pred, target = self.predict(net, gather(self.X, rows))
         return (pred - target).abs().mean(dim=(1, 2, 3))
 
-    train(net, step, iterations)
+    def run(self, iterations: int) -> np.ndarray:
+        net = train(self.net, self.step_loss, self.draw_steps, iterations)
 
-    def per_window_mae(cols):  # (R, n): each window's MAE over steps and target features
-        pred, target = predict(gather(X, cols))
-        return (pred - target).abs().mean(dim=(1, 2))
+        def per_window_mae(cols):  # (R, n): each window's MAE over steps and target features
+            pred, target = self.predict(net, gather(self.X, cols))
+            return (pred - target).abs().mean(dim=(1, 2))
 
-    real_cols = torch.from_numpy(n_syn + np.arange(n_real))[None].expand(repeats, n_real)
-    return evaluate(per_window_mae, real_cols).mean(dim=1).double().numpy()
+        real_cols = torch.from_numpy(self.n_syn + np.arange(self.n_real))[None].expand(self.repeats, self.n_real)
+        return evaluate(per_window_mae, real_cols, self.device).mean(dim=1).double().numpy()

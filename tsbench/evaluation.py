@@ -82,8 +82,14 @@ class MetricSpec:
         seed_key = f"{name}-{stable_hash({'name': name, 'params': identity_params(params)})}"
         return cls(canonical, name, params, f"{name}-{stable_hash(key_src)}", seed_key)
 
-    def instantiate(self):
-        return metrics.get(self.name)(**self.params)
+    def instantiate(self, device: str | None = None):
+        """The metric object; ``device`` (the cell's, e.g. ``"cuda:1"``) replaces a ``device`` parameter left at
+        ``"auto"`` — a runtime setting, so it changes neither :attr:`key` nor the seed."""
+        cls = metrics.get(self.name)
+        params = dict(self.params)
+        if device is not None and "device" in cls._get_param_names() and str(params.get("device", "auto")) == "auto":
+            params["device"] = str(device)
+        return cls(**params)
 
 
 def set_threads(threads: int) -> None:
@@ -105,12 +111,13 @@ def metric_seed(seed: int, spec: MetricSpec) -> int:
 
 
 def timed_compute(spec: MetricSpec, real_train: np.ndarray, real_test: np.ndarray, synthetic: np.ndarray, *,
-                  seed: int, artefact_dir: Path | None = None,
-                  reference: np.ndarray | None = None) -> tuple[dict[str, list[float]], float]:
+                  seed: int, artefact_dir: Path | None = None, reference: np.ndarray | None = None,
+                  device: str | None = None) -> tuple[dict[str, list[float]], float]:
     """``({output: [value per repeat]}, seconds)`` of one metric computed with exactly ``seed``; ``reference``
-    (default ``real_train``) is what data-dependent scales are fitted on (see :class:`tsbench.metric.Metric`)."""
+    (default ``real_train``) is what data-dependent scales are fitted on (see :class:`tsbench.metric.Metric`);
+    ``device`` (the cell's) is where a metric with a ``device`` parameter left at ``"auto"`` computes."""
     start = time.perf_counter()
-    values = spec.instantiate().compute(real_train, real_test, synthetic, seed=seed, artefact_dir=artefact_dir,
+    values = spec.instantiate(device).compute(real_train, real_test, synthetic, seed=seed, artefact_dir=artefact_dir,
                                         reference=reference)
     return values, time.perf_counter() - start
 
@@ -125,8 +132,9 @@ class MetricWorkers:
                                          initializer=_init_worker,
                                          initargs=(real_train, real_test, synthetic, reference))
 
-    def submit(self, spec: MetricSpec, seed: int, artefact_dir: Path | None = None) -> Future:
-        return self._pool.submit(_compute_in_worker, spec, seed, artefact_dir)
+    def submit(self, spec: MetricSpec, seed: int, artefact_dir: Path | None = None,
+               device: str | None = None) -> Future:
+        return self._pool.submit(_compute_in_worker, spec, seed, artefact_dir, device)
 
     def __enter__(self) -> MetricWorkers:
         return self
@@ -136,19 +144,21 @@ class MetricWorkers:
 
 
 def compute_metrics(specs: list[MetricSpec], real_train: np.ndarray, real_test: np.ndarray,
-                    synthetic: np.ndarray, *, seed: int, jobs: int = 1,
-                    artefact_root: Path | None = None) -> list[dict[str, list[float]]]:
+                    synthetic: np.ndarray, *, seed: int, jobs: int = 1, artefact_root: Path | None = None,
+                    device: str | None = None) -> list[dict[str, list[float]]]:
     """One result per spec, in the order of ``specs``, each computed with :func:`metric_seed`; ``jobs > 1``
-    computes up to ``jobs`` metrics at once. A metric's exception is re-raised (the first, in spec order)."""
+    computes up to ``jobs`` metrics at once. A metric's exception is re-raised (the first, in spec order).
+    ``device``: where metrics with a ``device`` parameter left at ``"auto"`` compute (default: their own
+    ``auto``, CUDA when visible)."""
     def folder(spec):
         return Path(artefact_root) / spec.name if artefact_root else None
 
     jobs = max(1, min(int(jobs), len(specs)))
     if jobs == 1:
         return [timed_compute(s, real_train, real_test, synthetic, seed=metric_seed(seed, s),
-                              artefact_dir=folder(s))[0] for s in specs]
+                              artefact_dir=folder(s), device=device)[0] for s in specs]
     with MetricWorkers(jobs, real_train, real_test, synthetic) as workers:
-        futures = [workers.submit(s, metric_seed(seed, s), folder(s)) for s in specs]
+        futures = [workers.submit(s, metric_seed(seed, s), folder(s), device) for s in specs]
         return [f.result()[0] for f in futures]
 
 
@@ -158,10 +168,10 @@ def _init_worker(real_train, real_test, synthetic, reference) -> None:
     _DATA = (real_train, real_test, synthetic, reference)
 
 
-def _compute_in_worker(spec: MetricSpec, seed: int, artefact_dir: Path | None):
+def _compute_in_worker(spec: MetricSpec, seed: int, artefact_dir: Path | None, device: str | None = None):
     real_train, real_test, synthetic, reference = _DATA
     return timed_compute(spec, real_train, real_test, synthetic, seed=seed, artefact_dir=artefact_dir,
-                         reference=reference)
+                         reference=reference, device=device)
 
 
 __all__ = ["MetricSpec", "MetricWorkers", "compute_metrics", "metric_seed", "set_threads", "source_hash",

@@ -15,9 +15,16 @@ Metric repeats (``repeats``; default: the protocol's) are independent re-evaluat
 seeds, separate from generator training seeds; every repeat is kept in the records.
 
 Subclasses implement ``_compute`` (or override ``compute``); one lacking it fails when instantiated, naming it.
+
+**Devices.** A metric that can compute on an accelerator takes a runtime-only ``device`` parameter (default
+``"auto"``; like a generator's, it is not part of the metric's identity, cache key or seed). The runner and
+:func:`tsbench.evaluation.timed_compute` replace ``"auto"`` by the cell's device; ``"auto"`` left as it is means
+CUDA when visible, else the CPU (:func:`resolve_device`). Random draws stay on CPU generators, so every device
+sees the same initial weights and batches and the values agree to float tolerance.
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import ClassVar
 
@@ -33,6 +40,43 @@ from .validation import check_same_layout, check_windows
 MetricResult = dict[str, list[float]]
 
 _HOOKS = (("compute", "_compute"),)
+
+
+def resolve_device(device):
+    """A metric's ``device`` parameter as a ``torch.device``: ``"auto"`` → CUDA when visible, else the CPU;
+    ``"cuda"`` without a visible GPU is an :class:`~tsbench.errors.InputError`."""
+    import torch
+
+    from .errors import InputError
+
+    if str(device).strip().lower() == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InputError("metric device", expected="auto, cpu, cuda or cuda:N", got=repr(device),
+                         fix="pass device=auto (the cell's device; CUDA when visible) or device=cpu") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise InputError("metric device", expected="an available device", got=f"{device!r} but no CUDA GPU is visible",
+                         fix="pass device=auto or device=cpu")
+    return resolved
+
+
+@contextlib.contextmanager
+def float32_exact(device):
+    """On CUDA, TF32 off for matrix products and cuDNN convolutions while a metric computes (restored
+    afterwards), so its values stay within float32 round-off of the CPU's; elsewhere nothing changes."""
+    import torch
+
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    matmul, cudnn = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = matmul, cudnn
 
 
 class Metric(BaseEstimator):

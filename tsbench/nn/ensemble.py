@@ -231,13 +231,19 @@ class EnsembleGRU:
     b_out: torch.Tensor
 
     @classmethod
-    def init(cls, seeds, n_inputs: int, hidden: int, n_outputs: int, *, cell: str = "tf1") -> "EnsembleGRU":
-        """One network per seed, each initialised from its own ``torch.Generator``."""
+    def init(cls, seeds, n_inputs: int, hidden: int, n_outputs: int, *, cell: str = "tf1",
+             device: torch.device | str = "cpu") -> "EnsembleGRU":
+        """One network per seed, each initialised from its own CPU ``torch.Generator`` and then moved to
+        ``device``: the same initial weights on every device."""
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
         parts = [_init_one(int(s), n_inputs, hidden, n_outputs, cell) for s in seeds]
-        stacked = [torch.stack(p).requires_grad_() for p in zip(*parts)]
+        stacked = [torch.stack(p).to(device).requires_grad_() for p in zip(*parts)]
         return cls(cell, *stacked)
+
+    @property
+    def device(self) -> torch.device:
+        return self.w_ih.device
 
     @property
     def n_repeats(self) -> int:
@@ -290,7 +296,8 @@ class BatchSampler:
     ``np.random.permutation(n)[:batch_size]``) from its own generator.
 
     ``pools`` is a list of ``R`` integer arrays (row indices into the full data); :meth:`draw` returns a
-    ``(B, R)`` LongTensor of data rows.
+    ``(B, R)`` LongTensor of data rows, :meth:`draw_steps` the next ``n`` steps' rows at once as ``(n, R, B)``
+    (the same numbers: each repeat's generator draws its own steps in order).
     """
 
     def __init__(self, pools, batch_size: int, rngs):
@@ -303,6 +310,12 @@ class BatchSampler:
         cols = [pool[rng.choice(len(pool), self.size, replace=False)]
                 for pool, rng in zip(self.pools, self.rngs)]
         return torch.from_numpy(np.stack(cols, axis=1))
+
+    def draw_steps(self, n: int) -> torch.Tensor:
+        """The rows of the next ``n`` steps, ``(n, R, B)`` on the CPU: ``draw()`` ``n`` times, transposed."""
+        per_repeat = [np.stack([pool[rng.choice(len(pool), self.size, replace=False)] for _ in range(n)])
+                      for pool, rng in zip(self.pools, self.rngs)]  # R × (n, B)
+        return torch.from_numpy(np.stack(per_repeat, axis=1))
 
 
 __all__ = ["CELLS", "BatchSampler", "EnsembleGRU"]
