@@ -22,8 +22,9 @@ built-in torch generator (gan, crnngan, nrgan, timegan) at its ``paper`` archite
 * ``paper`` — the number of steps of each kind at the ``paper`` preset on the Sines training split and the
   projected fit time (steps × median step time; set-up and sampling excluded).
 
-Then ``posthoc``: the discriminative and the predictive score (``paper`` preset, default protocol) on one Sines
-cell, timed; and ``projection``: the ``paper`` grid ``tsbench run --all --preset paper`` (Sines, ``--seeds``
+Then ``posthoc``: the discriminative and the predictive score (``paper`` preset, default protocol, 10 repeats) on
+one Sines cell, computed on the device (the metrics' runtime ``device``) and timed (goal: ≤ 5 s together on an
+H100/H200-class GPU), with ``cpu_match``: both scores at a small size on the device and on the CPU, compared; and ``projection``: the ``paper`` grid ``tsbench run --all --preset paper`` (Sines, ``--seeds``
 seeds) projected from the above — fits of the four models plus both post-hoc scores for every row.
 A global ``--budget-s`` (default 280 s) bounds the run: a section that would not fit is skipped with a reason.
 Failures are recorded in the JSON, never raised; the exit status is 0 once the file is written.
@@ -60,9 +61,11 @@ GENERATOR_KEYS = ("params", "eager", "compile", "sync_debug", "determinism", "pa
 
 FULL = {"preset": "paper", "warmup": 2, "intervals": 10, "compile_warmup": 3, "compile_intervals": 5,
         "determinism_iterations": 20, "crnngan_windows": 400, "posthoc_preset": "paper", "posthoc_windows": None,
+        "posthoc_repeats": 10,
         "compile_timeout_s": 60.0, "budget_s": 280.0}
 QUICK = {"preset": "smoke", "warmup": 1, "intervals": 1, "compile_warmup": 1, "compile_intervals": 1,
          "determinism_iterations": 2, "crnngan_windows": 64, "posthoc_preset": "smoke", "posthoc_windows": 200,
+         "posthoc_repeats": 2,
          "compile_timeout_s": 30.0, "budget_s": 120.0}
 
 
@@ -324,26 +327,53 @@ class GPUCheck:
         return out
 
     def posthoc(self) -> dict:
+        """Discriminative + predictive (``posthoc_preset``, default protocol, ``posthoc_repeats`` repeats) on one
+        Sines cell, on this device (the metrics' runtime ``device``), each timed with a synchronize before the
+        clock read; then ``cpu_match``: the same two scores at ``smoke`` size on this device and on the CPU
+        (equal to float tolerance; the goal's ≤ 5 s on an H100/H200-class GPU is read from ``seconds``)."""
         from tsbench.data.sines import Sines, sine_windows
         from tsbench.evaluation import MetricSpec, compute_metrics
         from tsbench.protocols import DEFAULT_PROTOCOL
 
         preset, n = self.settings["posthoc_preset"], self.settings["posthoc_windows"]
+        repeats = self.settings["posthoc_repeats"]
         split = Sines(**Sines.presets["paper"]).load(seed=0, protocol=DEFAULT_PROTOCOL)
         train, test = (split.train, split.test) if n is None else (split.train[:n], split.test[:n])
         synthetic = sine_windows(len(train), seed=1)
         out = {"status": "ok", "dataset": "sines", "preset": preset, "protocol": DEFAULT_PROTOCOL,
-               "n_train": len(train), "n_test": len(test), "device": "cpu (the post-hoc scores run on the CPU)"}
+               "n_train": len(train), "n_test": len(test), "device": str(self.device), "repeats": repeats}
         total = 0.0
         for metric in ("discriminative", "predictive"):
-            spec = MetricSpec.build(metric, preset=preset, protocol=DEFAULT_PROTOCOL, repeats=None)
+            spec = MetricSpec.build(metric, preset=preset, protocol=DEFAULT_PROTOCOL, repeats=repeats)
+            self.synchronize()
             start = time.perf_counter()
-            (values,) = compute_metrics([spec], train, test, synthetic, seed=0, jobs=1)
+            (values,) = compute_metrics([spec], train, test, synthetic, seed=0, jobs=1, device=str(self.device))
+            self.synchronize()
             seconds = time.perf_counter() - start
             out[f"{metric}_s"], out[f"{metric}_repeats"] = seconds, len(values["value"])
+            out[f"{metric}_values"] = values["value"]
             total += seconds
         out["seconds"] = total
+        out["goal_s"] = 5.0
+        out["cpu_match"] = _guard(lambda: self.posthoc_cpu_match(train, test, synthetic))
         return out
+
+    def posthoc_cpu_match(self, train, test, synthetic) -> dict:
+        """Both post-hoc scores at ``smoke`` size (a few windows, 2 repeats) on this device and on the CPU."""
+        from tsbench.evaluation import MetricSpec, compute_metrics
+        from tsbench.protocols import DEFAULT_PROTOCOL
+
+        n = min(len(train), 300)
+        diffs = {}
+        for metric in ("discriminative", "predictive"):
+            spec = MetricSpec.build(f"{metric}[iterations=200]", preset="smoke", protocol=DEFAULT_PROTOCOL,
+                                    repeats=2)
+            here, cpu = (compute_metrics([spec], train[:n], test[:n], synthetic[:n], seed=0, device=device)[0]["value"]
+                         for device in (str(self.device), "cpu"))
+            diffs[metric] = {"device": here, "cpu": cpu, "max_abs_diff": max(abs(a - b) for a, b in zip(here, cpu))}
+        # accuracy differs by whole test windows when a logit sits at the threshold: a tolerance, not equality
+        ok = diffs["predictive"]["max_abs_diff"] <= 1e-3 and diffs["discriminative"]["max_abs_diff"] <= 0.02
+        return {"status": "equal" if ok else "differ", **diffs}
 
     def projection(self, generators: dict, posthoc: dict) -> dict:
         seeds = self.settings["seeds"]
@@ -391,6 +421,9 @@ class GPUCheck:
                     self.failures.append(f"{name}.{key}: {value.get('status')}")
         if isinstance(posthoc, dict) and posthoc.get("status") == "error":
             self.failures.append("posthoc: error")
+        if isinstance(posthoc, dict) and isinstance(posthoc.get("cpu_match"), dict) and \
+                posthoc["cpu_match"].get("status") in ("error", "differ"):
+            self.failures.append(f"posthoc.cpu_match: {posthoc['cpu_match']['status']}")
         return {
             "schema": SCHEMA, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "quick": bool(self.args.quick), "device": str(self.device), "device_name": self.device_name(),

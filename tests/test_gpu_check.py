@@ -67,6 +67,11 @@ def test_posthoc_and_projection(report):
     posthoc = report["posthoc"]
     assert posthoc["status"] == "ok" and posthoc["dataset"] == "sines"
     assert posthoc["seconds"] == pytest.approx(posthoc["discriminative_s"] + posthoc["predictive_s"])
+    # computed on the checked device, with the settings' repeats, and compared with the CPU (here: the same device)
+    assert posthoc["device"] == "cpu" and posthoc["repeats"] == 2 == posthoc["discriminative_repeats"]
+    match = posthoc["cpu_match"]
+    assert match["status"] == "equal"
+    assert match["discriminative"]["max_abs_diff"] == 0.0 and match["predictive"]["max_abs_diff"] == 0.0
     projection = report["projection"]
     assert projection["complete"] and projection["seeds"] == 3
     assert {"gan", "crnngan", "nrgan", "timegan", "real", "gaussian"} <= set(projection["rows_scored"])
