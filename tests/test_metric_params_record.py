@@ -11,10 +11,15 @@ import tsbench
 from tsbench.records import COLUMNS, params_json
 
 
-def test_params_json_is_sorted_compact_and_drops_runtime_parameters():
-    assert params_json({"subset_size": 1000, "device": "cuda", "block_size": 64, "repeats": 3}) == \
-        '{"repeats":3,"subset_size":1000}'
+def test_params_json_is_sorted_and_compact():
+    assert params_json({"subset_size": 1000, "repeats": 3}) == '{"repeats":3,"subset_size":1000}'
     assert params_json(None) is None
+
+
+def test_runtime_parameters_stay_out_of_the_records(tmp_path):
+    records = tsbench.run(["gaussian"], "sines", ["mmd[block_size=64]"], seeds=1, preset="smoke",
+                          out=tmp_path / "runs", progress=False)
+    assert "block_size" not in json.loads(records["metric_params"].iloc[0])
 
 
 def test_run_records_the_resolved_subsampling_rule_of_every_metric(tmp_path):

@@ -82,6 +82,7 @@ def evaluate(real, synthetic, metrics: str | Iterable[str] | None = None, *, pro
     import pandas as pd
 
     from .evaluation import MetricSpec, compute_metrics
+    from .generator import identity_params
     from .records import metric_column, params_json
     from .registry import metrics as registry
     from .runner.grid import select_metrics
@@ -104,7 +105,7 @@ def evaluate(real, synthetic, metrics: str | Iterable[str] | None = None, *, pro
             rows.extend({"metric": metric_column(spec.display, output), "metric_name": spec.name,
                          "metric_version": metric_cls.version, "output": output,
                          "higher_is_better": metric_cls.outputs.get(output), "repeat": repeat, "value": value,
-                         "metric_params": params_json(spec.params), "protocol": protocol, "preset": preset, "seed": seed}
+                         "metric_params": params_json(identity_params(spec.params)), "protocol": protocol, "preset": preset, "seed": seed}
                         for repeat, value in enumerate(vals))
     frame = pd.DataFrame(rows, columns=SCORE_COLUMNS)
     frame.attrs["skipped"] = list(skipped)

@@ -46,12 +46,11 @@ VOLATILE_COLUMNS = ("fit_s", "sample_s", "metric_s", "peak_memory_mb", "timestam
 
 
 def params_json(params: dict | None) -> str | None:
-    """The ``metric_params`` value: ``params`` without runtime-only entries, as compact JSON with sorted keys."""
+    """The ``metric_params`` value: ``params`` (runtime-only entries already dropped by the caller, see
+    :func:`tsbench.generator.identity_params`) as compact JSON with sorted keys."""
     if params is None:
         return None
-    from .generator import identity_params
-
-    return json.dumps(identity_params(params), sort_keys=True, separators=(",", ":"), default=str)
+    return json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def metric_column(display: str, output: str) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
+from ..generator import identity_params
 from ..naming import parse_display_name
 from ..protocols import get_protocol, recorded_tag
 from ..records import COLUMNS, metric_column, params_json
@@ -70,6 +71,10 @@ def cell_records(folder: CellFolder | str | Path) -> list[dict]:
     return rows
 
 
+def _metric_params(params: dict | None) -> str | None:
+    return None if params is None else params_json(identity_params(params))
+
+
 def _metric_rows(folder: CellFolder, display: str, key: str, base: dict) -> list[dict]:
     """One row per output × repeat of a verified result; one failed row for a failure or a corrupt result;
     none for a metric requested by a run that was interrupted before it ran."""
@@ -82,7 +87,7 @@ def _metric_rows(folder: CellFolder, display: str, key: str, base: dict) -> list
         return [{**base, "metric": metric_column(display, output), "metric_name": result["metric_name"],
                  "metric_version": result["version"], "output": output,
                  "higher_is_better": result["outputs"].get(output), "repeat": repeat, "value": value,
-                 "metric_params": params_json(result.get("params")), "status": "done", "error": None, "metric_s": result["metric_s"]}
+                 "metric_params": _metric_params(result.get("params")), "status": "done", "error": None, "metric_s": result["metric_s"]}
                 for output, values in result["values"].items() for repeat, value in enumerate(values)]
     failure = folder.read_metric_failure(key, f"the failure is left out; {rerun}")
     if failure is None:
