@@ -50,7 +50,7 @@ from torch.nn import functional as F
 
 from tsbench.card import Card
 from tsbench.errors import InputError
-from tsbench.params import NON_NEGATIVE, POSITIVE, STRICTLY_POSITIVE
+from tsbench.params import NON_NEGATIVE, POSITIVE, PROBABILITY_BELOW_ONE, STRICTLY_POSITIVE
 
 from ._torch import TorchGenerator
 
@@ -59,7 +59,7 @@ ADAM_BETAS = (0.9, 0.96)
 GRAD_CLIP = 1.0
 LR_PLATEAU = {"factor": 0.5, "threshold": 0.1, "min_lr": 1e-5, "eps": 1e-8}
 #: ema-pytorch's defaults the reference relies on: weights copied for the first 100 steps, then the decay warms up
-#: as 1 − (1 + k)^(−2/3) towards ``ema_decay`` (k: ``update()`` calls after the first 101)
+#: as 1 − (1 + k)^(−2/3) towards ``ema_decay`` (k = the 0-based ``update()`` call − 100)
 EMA_AFTER, EMA_POWER = 100, 2.0 / 3.0
 #: windows sampled per batch (the reference samples in chunks of 2001)
 SAMPLE_BATCH = 2048
@@ -370,11 +370,11 @@ class DiffusionTS(TorchGenerator):
             "the reference patience (2000–5000 updates) this delays a halving by at most 9 updates",
             "the season block sums 2·Re(X_f e^{2πifτ}) (= the reference's |X_f| cos(2πfτ + arg X_f) over the kept "
             "frequencies and their conjugates) — the same values, without the angle's gradient singularity at 0",
-            "quick preset: a CPU budget (d_model 32, 100 diffusion steps, batch 64, no gradient accumulation, 1200 "
-            "updates, 100 warm-up updates, EMA from update 100 every update) sampled with the reference's fast DDIM "
-            "sampler over 25 steps (eta 0); the probe that chose it: results/tuning/diffusion_ts-probes.md; whether "
-            "it beats the gaussian null, per dataset and metric: results/summary.md (generated from the records); "
-            "smoke: a tiny network",
+            "quick preset: a CPU budget, not the reference's (d_model 32, 100 diffusion steps, batch 64, one "
+            "mini-batch per update, 1200 updates, 100 warm-up updates, the EMA updated after every update) sampled "
+            "with the reference's fast DDIM sampler over 25 steps (eta 0) instead of ancestral DDPM; the probe that "
+            "chose it: results/tuning/diffusion_ts-probes.md; whether it beats the gaussian null, per dataset and "
+            "metric: results/summary.md (generated from the records); smoke: a tiny network",
         ),
     )
     parameter_constraints = {"d_model": POSITIVE, "n_heads": POSITIVE, "mlp_hidden_times": POSITIVE,
@@ -382,7 +382,7 @@ class DiffusionTS(TorchGenerator):
                              "timesteps": POSITIVE, "sampling_timesteps": POSITIVE, "eta": NON_NEGATIVE,
                              "fourier_weight": NON_NEGATIVE, "batch_size": POSITIVE, "grad_accumulation": POSITIVE,
                              "train_steps": POSITIVE, "lr": STRICTLY_POSITIVE, "warmup_lr": STRICTLY_POSITIVE,
-                             "warmup_steps": NON_NEGATIVE, "lr_patience": NON_NEGATIVE, "ema_decay": NON_NEGATIVE,
+                             "warmup_steps": NON_NEGATIVE, "lr_patience": NON_NEGATIVE, "ema_decay": PROBABILITY_BELOW_ONE,
                              "ema_every": POSITIVE}
     presets = {
         "smoke": {"d_model": 16, "n_heads": 2, "mlp_hidden_times": 2, "timesteps": 20, "batch_size": 16,
