@@ -36,7 +36,7 @@ SCHEMA = "tsbench-scaling/1"
 STEPS = {"gan": {"iterations": "{steps}"}, "crnngan": {"iterations": "{steps}", "pretrain_epochs": 0},
          "nrgan": {"iterations": "{steps}"},
          "timegan": {"iterations": "{steps}", "pretrain_iterations": "{steps}", "joint_iterations": "{steps}"},
-         "timevae": {"max_steps": "{steps}"}}
+         "timevae": {"max_steps": "{steps}"}, "diffusion_ts": {"train_steps": "{steps}"}}
 #: updates a fit of ``steps`` makes (TimeGAN: three phases)
 UPDATES = {"timegan": 3}
 METRICS = ("acd", "context_fid", "correlational", "discriminative", "kd", "mdd", "memorisation", "mmd", "mmd_multi",

@@ -63,9 +63,9 @@ def run_check_resume(target, **params):
 @pytest.mark.parametrize("target, params", [
     ("gan", {}), ("gan", {"lr_decay": True}), ("crnngan", {}), ("crnngan", {"optimizer": "adam"}),
     ("nrgan", {}), ("nrgan", {"lr_decay": False}), ("timegan", {}), ("timevae", {}),
-    ("timevae", {"epochs": 6, "seasons": "2x2", "trend_poly": 2}),
+    ("timevae", {"epochs": 6, "seasons": "2x2", "trend_poly": 2}), ("diffusion_ts", {}),
 ], ids=["gan", "gan-lr_decay", "crnngan", "crnngan-adam", "nrgan", "nrgan-constant_lr", "timegan", "timevae",
-        "timevae-epochs-parts"])
+        "timevae-epochs-parts", "diffusion_ts"])
 def test_built_in_torch_generators_resume_bit_identically(target, params):
     result = run_check_resume(target, **params)
     assert result.status == "PASS" and "identical" in result.message, result.line()

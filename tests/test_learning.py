@@ -42,9 +42,8 @@ def test_short_training_beats_the_gaussian_null(name, seed):
     assert trained < 0.5 * null, f"{name}: MMD² {trained:.4f}, gaussian null {null:.4f}"
 
 
-QUICK = ["gan", "nrgan", "crnngan",
-         pytest.param("timegan", marks=pytest.mark.xfail(strict=True, reason=NOT_BEATING_NULL)),
-         pytest.param("timevae", marks=pytest.mark.xfail(strict=True, reason=NOT_BEATING_NULL))]
+QUICK = ["gan", "nrgan", "crnngan", "timevae", "diffusion_ts",
+         pytest.param("timegan", marks=pytest.mark.xfail(strict=True, reason=NOT_BEATING_NULL))]
 
 
 @pytest.mark.slow

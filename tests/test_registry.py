@@ -67,7 +67,7 @@ def test_roles_are_declared_by_the_classes():
     assert generators.names("*gan", role="model") == ["crnngan", "gan", "nrgan", "timegan"]
     assert not hasattr(builtins, "CORRUPTIONS")
     _, gens, _, _ = resolve_selection(build_parser().parse_args(["run", "--all", "-m", "mmd"]))
-    assert gens == ["crnngan", "gan", "gaussian", "nrgan", "real", "timegan", "timevae"]  # --all: no corruptions
+    assert gens == ["crnngan", "diffusion_ts", "gan", "gaussian", "nrgan", "real", "timegan", "timevae"]  # --all: no corruptions
 
 
 def test_entries_load_lazily_and_accept_classes():

@@ -12,7 +12,7 @@ from tsbench.data.sines import sine_windows
 from tsbench.errors import CellFailure
 from tsbench.registry import generators
 
-MODELS = ["gan", "crnngan", "nrgan", "timegan"]
+MODELS = ["gan", "crnngan", "nrgan", "timegan", "timevae", "diffusion_ts"]
 
 
 def smoke(name: str) -> dict:
