@@ -44,8 +44,6 @@ def add_dask_arguments(parser) -> None:
     group.add_argument("--cluster", default="local", choices=("local", "slurm"),
                        help="cluster to start when no --scheduler is given")
     group.add_argument("--retries", type=int, default=2, help="re-runs of a cell whose worker died (default 2)")
-    group.add_argument("--cells-per-gpu", type=int, default=None,
-                       help="pack this many cells on one GPU (workers need --resources GPU=1)")
     group.add_argument("--slurm-queue", default=None)
     group.add_argument("--slurm-host", default=None,
                        help="address the scheduler listens on, reachable from the compute nodes (not 0.0.0.0)")
@@ -60,9 +58,15 @@ def add_dask_arguments(parser) -> None:
 def register(sub) -> None:
     parser = sub.add_parser("run", help="run a benchmark grid (resumes finished cells)")
     add_grid_arguments(parser)
-    parser.add_argument("--jobs", type=int, default=1,
+    parser.add_argument("--jobs", type=int, default=None,
                         help="worker processes: cells run in parallel; with fewer pending cells than jobs, the "
-                             "spare processes compute each cell's metrics at once")
+                             "spare processes compute each cell's metrics at once (default 1; with --cells-per-gpu: "
+                             "visible GPUs × K, or one Dask worker per GPU)")
+    parser.add_argument("--cells-per-gpu", type=int, default=None, metavar="K",
+                        help="pack K cells on each GPU, each in its own process (one CUDA context each): worker "
+                             "processes are pinned round-robin to the visible GPUs (CUDA_VISIBLE_DEVICES), at most "
+                             "K per GPU (--jobs ≤ GPUs × K); with --executor dask, one worker per GPU (resource "
+                             "GPU=1) runs K cells in child processes. Needs --device cuda or auto")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads per job (default: 1 with --jobs > 1, else torch's default)")
     parser.add_argument("--out", default="tsbench-runs", help="results folder (default ./tsbench-runs)")
@@ -113,6 +117,7 @@ def run(args) -> int:
         from ..validation import MAX_THREADS, check_positive_int
 
         set_threads(check_positive_int(args.threads, what="--threads", maximum=MAX_THREADS))
+    args.jobs = _jobs(args, cells)
     executor = _executor(args)
     summary = run_grid(cells, args.out, jobs=args.jobs, executor=executor, threads_per_job=args.threads,
                        force=args.force, progress=False if args.no_progress else None)
@@ -132,8 +137,9 @@ def _executor(args):
     with spare cores given to the cells' metrics when fewer cells than jobs are pending)."""
     from ..runner.executors import InProcessExecutor, ProcessExecutor
 
-    if args.executor == "process":
-        return ProcessExecutor(args.jobs, threads_per_job=args.threads or 1)
+    per_gpu = getattr(args, "cells_per_gpu", None)
+    if args.executor == "process" or (args.executor is None and per_gpu):
+        return ProcessExecutor(args.jobs, threads_per_job=args.threads or 1, cells_per_gpu=per_gpu)
     if args.executor == "inprocess":
         return InProcessExecutor()
     if args.executor == "dask":
@@ -143,3 +149,29 @@ def _executor(args):
 
         return DaskExecutor.from_options(DaskOptions(**{f.name: getattr(args, f.name) for f in fields(DaskOptions)}))
     return None
+
+
+def _jobs(args, cells) -> int:
+    """``--jobs``, validated with ``--cells-per-gpu``; when not given: 1, or with ``--cells-per-gpu`` K the
+    visible GPUs × K worker processes (one Dask worker per GPU with ``--executor dask``)."""
+    from ..errors import InputError
+    from ..runner.gpus import check_one_worker_per_gpu, gpus_for, worker_gpus
+    from ..validation import check_positive_int
+
+    jobs = args.jobs if args.jobs is None else check_positive_int(args.jobs, what="--jobs")
+    per_gpu = args.cells_per_gpu
+    if per_gpu is None:
+        return 1 if jobs is None else jobs
+    per_gpu = check_positive_int(per_gpu, what="--cells-per-gpu")
+    if args.executor == "inprocess":
+        raise InputError("--cells-per-gpu", expected="--executor process or dask (cells packed as processes)",
+                         got="--executor inprocess", fix="drop --executor inprocess or drop --cells-per-gpu")
+    gpus = gpus_for(cells, cells_per_gpu=per_gpu)
+    dask = args.executor == "dask"
+    if jobs is None:
+        return max(1, len(gpus) if dask else len(gpus) * per_gpu)
+    if not dask:  # checked before anything is written (the executors check it again)
+        worker_gpus(jobs, gpus, cells_per_gpu=per_gpu)
+    elif args.scheduler is None and args.cluster == "local":
+        check_one_worker_per_gpu(jobs, gpus, cells_per_gpu=per_gpu)
+    return jobs

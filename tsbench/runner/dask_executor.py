@@ -30,6 +30,7 @@ from ..errors import InputError
 from ..validation import check_positive_int
 from .cells import CellSpec
 from .execute import CellOutcome, provenance
+from .gpus import PINNABLE_DEVICES, check_one_worker_per_gpu, gpus_for, visible_gpus
 from .store import RunStore
 from .deadline import GRACE_S
 from .transfer import apply_cell_files, pack_cell, run_cell_detached
@@ -40,7 +41,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     _WorkerPlugin = object
 
 INSTALL_HINT = "pip install 'tsbench[dask]'"
-GPU_DEVICES = ("cuda", "auto")
+GPU_DEVICES = PINNABLE_DEVICES
 #: cells submitted ahead of the workers (at least; else twice the cluster's threads): bounds client memory
 MIN_IN_FLIGHT = 32
 
@@ -61,7 +62,9 @@ class DaskOptions:
     its ``argparse`` destination and with the same default. :meth:`DaskExecutor.from_options` validates them.
     """
 
-    jobs: int = 1  # --jobs: worker processes of the LocalCluster started when no --scheduler is given
+    #: --jobs: worker processes of the LocalCluster started when no --scheduler is given (None: 1, or with
+    #: --cells-per-gpu one per visible GPU)
+    jobs: int | None = None
     scheduler: str | None = None  # --scheduler ADDRESS of a running scheduler
     cluster: str = "local"  # --cluster local | slurm
     retries: int = 2  # --retries
@@ -108,8 +111,11 @@ class DaskExecutor:
         Re-runs of a cell whose worker died or whose task raised, before it is recorded as failed.
     cells_per_gpu : int, optional
         Pack this many GPU cells (device ``cuda``/``auto``) on one GPU: each requests the Dask resource
-        ``GPU=1/cells_per_gpu``; workers must offer ``GPU=1`` (``dask worker --resources GPU=1``).
-        CPU cells request nothing.
+        ``GPU=1/cells_per_gpu``; workers must offer ``GPU=1`` (``dask worker --resources GPU=1``: one worker per
+        GPU, pinned to it) and have ``cells_per_gpu`` threads. Every cell then runs in a child process of its
+        worker (:mod:`tsbench.runner.deadline`), which inherits the worker's GPU: cells packed on a GPU never share
+        a process (global RNG, torch threads, CUDA context). CPU cells request nothing. With the ``LocalCluster``,
+        ``n_workers`` must not exceed the visible GPUs (:func:`tsbench.runner.gpus.visible_gpus`).
     grace : float
         A cell with a ``--timeout`` runs in a child process of its worker, killed (with its process group) at
         ``timeout + grace`` seconds and recorded as ``timeout`` (:mod:`tsbench.runner.deadline`): a hard
@@ -139,7 +145,10 @@ class DaskExecutor:
         cells_per_gpu = options.cells_per_gpu
         if cells_per_gpu is not None:
             cells_per_gpu = check_positive_int(cells_per_gpu, what="--cells-per-gpu")
-        return cls(address=options.scheduler, n_workers=check_positive_int(options.jobs, what="--jobs"),
+        jobs = options.jobs
+        if jobs is None:
+            jobs = max(1, len(visible_gpus())) if cells_per_gpu else 1
+        return cls(address=options.scheduler, n_workers=check_positive_int(jobs, what="--jobs"),
                    cluster=options.cluster, slurm_options=options.slurm_options(), retries=retries,
                    cells_per_gpu=cells_per_gpu)
 
@@ -150,6 +159,7 @@ class DaskExecutor:
         if not cells:
             return
         store = RunStore(out)
+        self._check_local_gpus(cells)
         client, cluster = self._connect(distributed)
         futures: dict = {}
         try:
@@ -163,7 +173,8 @@ class DaskExecutor:
                 cell = next(pending, None)
                 if cell is not None:
                     future = client.submit(run_cell_detached, cell, pack_cell(store.cell_dir(cell.cell_id)),
-                                           cell.cell_id in force_ids, self.threads_per_worker, self.grace, pure=False,
+                                           cell.cell_id in force_ids, self.threads_per_worker, self.grace,
+                                           bool(self.cells_per_gpu), pure=False,
                                            key=f"tsbench-cell-{cell.cell_id}-{token}", retries=self.retries,
                                            resources=self._resources(cell))
                     futures[future] = cell
@@ -233,6 +244,13 @@ class DaskExecutor:
             client.register_plugin(PinGPU(), name="tsbench-pin-gpu")
         return client, cluster
 
+    def _check_local_gpus(self, cells: list[CellSpec]) -> None:
+        """A ``LocalCluster`` started for GPU cells has one worker per GPU: ``n_workers`` ≤ visible GPUs."""
+        if not self.cells_per_gpu or self.client is not None or self.address or self.cluster != "local":
+            return
+        gpus = gpus_for(cells, cells_per_gpu=self.cells_per_gpu)
+        check_one_worker_per_gpu(self.n_workers, gpus, cells_per_gpu=self.cells_per_gpu)
+
     def _check_gpu_workers(self, client, cells: list[CellSpec]) -> None:
         """Fail fast when GPU cells can never be placed (workers present, none offering ``GPU``)."""
         if not any(self._resources(c) for c in cells):
@@ -282,7 +300,8 @@ def local_cluster(n_workers: int, *, retries: int, cells_per_gpu: int | None = N
     """A ``LocalCluster`` bound to 127.0.0.1 (scheduler, workers, nannies and the HTTP/dashboard server).
 
     CPU: ``n_workers`` processes with one Dask thread each. With ``cells_per_gpu`` (one worker per GPU):
-    each worker offers ``GPU=1`` and ``cells_per_gpu`` threads, and :class:`PinGPU` gives it its own GPU.
+    each worker offers ``GPU=1`` and ``cells_per_gpu`` threads, and :class:`PinGPU` gives it its own GPU; each
+    thread only waits for its cell's child process (:class:`DaskExecutor`), so packed cells are processes.
     """
     from distributed import LocalCluster
 
@@ -305,14 +324,6 @@ class PinGPU(_WorkerPlugin):
         devices = visible_gpus()
         if index is not None and devices:
             os.environ["CUDA_VISIBLE_DEVICES"] = devices[index % len(devices)]
-
-
-def visible_gpus() -> list[str]:
-    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if listed is not None:
-        return [d.strip() for d in listed.split(",") if d.strip()]
-    gpus = Path("/proc/driver/nvidia/gpus")
-    return [str(i) for i in range(len(list(gpus.iterdir())))] if gpus.is_dir() else []
 
 
 def slurm_cluster(options: dict, *, retries: int, cells_per_gpu: int | None = None):
@@ -364,4 +375,4 @@ def default_host() -> str:
 
 
 # command line -------------------------------------------------------------------------------------
-__all__ = ["DaskExecutor", "DaskOptions", "local_cluster", "slurm_cluster", "require_distributed"]
+__all__ = ["DaskExecutor", "DaskOptions", "local_cluster", "slurm_cluster", "require_distributed", "visible_gpus"]

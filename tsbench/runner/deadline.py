@@ -7,6 +7,9 @@ progress is stopped on a Dask cluster as it is by ``--jobs`` (:class:`~tsbench.r
 
 The child finds the generator and metric classes by name in its registry (entry points and included plugin files
 come with the environment); a class registered only in the parent's memory is sent along, pickled by reference.
+
+The same child process runs every cell of a Dask worker that packs several GPU cells (``--cells-per-gpu``): cells
+packed on one GPU never share a process (global RNG, torch threads and CUDA context stay their own).
 """
 from __future__ import annotations
 
@@ -31,8 +34,10 @@ POLL_S = 0.1
 
 def run_cell_with_deadline(cell: CellSpec, out: str, *, force: bool, threads: int, absent_ok: tuple = (),
                            grace: float = GRACE_S, workdir: str | Path) -> CellOutcome:
-    """Run ``cell`` into results folder ``out`` in a child process killed at ``cell.timeout + grace`` seconds.
-    ``workdir`` (outside ``out``) holds the job and result files."""
+    """Run ``cell`` into results folder ``out`` in a child process killed at ``cell.timeout + grace`` seconds
+    (never, for a cell without a timeout: the child then only keeps the cell out of the worker's process, as
+    GPU packing needs — :mod:`.gpus`). ``workdir`` (outside ``out``) holds the job and result files. The child
+    inherits the worker's environment, its ``CUDA_VISIBLE_DEVICES`` pinning included."""
     job, result, started = (Path(workdir) / name for name in ("job.pkl", "result.pkl", "started"))
     job.write_bytes(pickle.dumps({"cell": cell, "out": str(out), "force": force, "threads": threads,
                                   "absent_ok": tuple(absent_ok), "classes": _classes(cell)}))
@@ -45,7 +50,7 @@ def run_cell_with_deadline(cell: CellSpec, out: str, *, force: bool, threads: in
             now = time.monotonic()
             if began is None and started.exists():
                 began = now
-            if began is not None and now - began > cell.timeout + grace:
+            if began is not None and cell.timeout and now - began > cell.timeout + grace:
                 _kill_group(child)
                 return record_killed_past_deadline(out, cell, grace)
             if began is None and now - launched > STARTUP_S:
@@ -69,15 +74,17 @@ def _kill_group(child: subprocess.Popen) -> None:
 
 
 def _classes(cell: CellSpec) -> list[tuple[str, str, bytes | None]]:
-    """``(kind, name, pickled class or None)`` of the cell's generator and metrics."""
+    """``(kind, name, pickled class or None)`` of the cell's generator and metrics. ``None`` also when this
+    process cannot look the class up: e.g. in a Dask worker whose threads race on the registry's first plugin
+    discovery (``--cells-per-gpu``); the child, with the same environment, registers it itself."""
     from ..naming import parse_display_name
     from ..registry import generators, metrics
 
     wanted = [("generator", parse_display_name(cell.generator)[0])] + [("metric", m.name) for m in cell.metrics]
     out = []
     for kind, name in wanted:
-        cls = (generators if kind == "generator" else metrics).get(name)
-        try:
+        try:  # a class this worker cannot load (or not yet: see below) is the child's to look up and report
+            cls = (generators if kind == "generator" else metrics).get(name)
             out.append((kind, name, pickle.dumps(cls)))
         except Exception:  # not picklable by reference (e.g. defined in a function): the child looks it up
             out.append((kind, name, None))

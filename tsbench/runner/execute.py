@@ -128,13 +128,10 @@ def provenance() -> dict:
 
 
 def _device_label(device: str) -> str:
-    import torch
+    """The records' ``device``: ``cuda:0 (NVIDIA H200, GPU 3)`` names the physical GPU of a pinned process."""
+    from .gpus import device_label
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and torch.cuda.is_available():
-        return f"{device} ({torch.cuda.get_device_name()})"
-    return f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+    return device_label(device)
 
 
 def run_cell(cell: CellSpec, out: str, *, force: bool = False, progress=None,

@@ -2,7 +2,8 @@
 
 * ``InProcessExecutor`` — one cell after another in this process (debugging; nested progress bars).
 * ``ProcessExecutor`` — ``--jobs N`` worker processes, each with one torch thread (on 2 cores, two
-  1-thread jobs give about twice the throughput of one 2-thread job).
+  1-thread jobs give about twice the throughput of one 2-thread job); on GPUs each worker is pinned to one
+  GPU, round-robin (:mod:`.gpus`).
 * ``tsbench.runner.dask_executor.DaskExecutor`` — the same cells on a Dask cluster (optional extra).
 
 An executor implements ``run(cells, out, force_ids) -> Iterator[CellOutcome]``; each cell is executed by
@@ -19,6 +20,7 @@ from ..evaluation import set_threads  # noqa: F401  (re-exported: `from tsbench.
 from .cells import CellSpec
 from .atomic import ResultsNotWritable
 from .execute import CellOutcome, record_dead_worker, record_killed_past_deadline, run_cell
+from .gpus import gpus_for, pin_this_process, worker_gpus
 from .orphans import exit_with_parent
 
 
@@ -49,16 +51,27 @@ class ProcessExecutor:
     in C code or in a loop that never reports progress cannot stall the grid. A worker that dies (killed,
     out of memory) fails its cell, is replaced, and the rest of the grid finishes. A worker whose parent is
     killed exits too (:mod:`.orphans`).
+
+    GPUs (:mod:`.gpus`). When the cells' device is ``cuda`` or ``auto`` and GPUs are visible, worker ``k`` is
+    pinned to GPU ``gpus[k mod G]`` (``CUDA_VISIBLE_DEVICES`` set in the worker before torch initialises CUDA:
+    one CUDA context per process, the GPU seen as ``cuda:0``); a replaced worker gets the GPU of the one it
+    replaces. ``cells_per_gpu`` = K caps the workers per GPU: ``jobs`` must be at most ``G × K``
+    (:class:`~tsbench.errors.InputError` otherwise). ``gpus`` overrides the discovered GPU ids
+    (:func:`.gpus.visible_gpus`).
     """
 
-    def __init__(self, jobs: int, threads_per_job: int = 1, grace: float = 30.0, poll: float = 0.2):
+    def __init__(self, jobs: int, threads_per_job: int = 1, grace: float = 30.0, poll: float = 0.2, *,
+                 cells_per_gpu: int | None = None, gpus: list[str] | None = None):
         self.jobs, self.threads, self.grace, self.poll = jobs, threads_per_job, grace, poll
+        self.cells_per_gpu, self.gpus = cells_per_gpu, gpus
 
     def run(self, cells: Iterable[CellSpec], out: str, force_ids: set[str]) -> Iterator[CellOutcome]:
+        pending = list(cells)[::-1]
+        gpus = gpus_for(pending, cells_per_gpu=self.cells_per_gpu, gpus=self.gpus)
+        slots = worker_gpus(min(self.jobs, len(pending)), gpus, cells_per_gpu=self.cells_per_gpu, jobs=self.jobs)
         context = multiprocessing.get_context("spawn")
         results = context.Queue()
-        pending = list(cells)[::-1]
-        workers = [_Worker(context, results, self.threads) for _ in range(min(self.jobs, len(pending)))]
+        workers = [_Worker(context, results, self.threads, gpu) for gpu in slots]
         try:
             while pending or any(w.cell for w in workers):
                 for worker in workers:
@@ -82,7 +95,7 @@ class ProcessExecutor:
                 for i, worker in enumerate(workers):
                     ended = worker.check(out, self.grace)
                     if ended is not None:
-                        workers[i] = _Worker(context, results, self.threads)
+                        workers[i] = _Worker(context, results, self.threads, worker.gpu)  # same GPU slot
                         yield ended
         finally:
             for worker in workers:
@@ -97,11 +110,13 @@ def _next_result(results, timeout: float):
 
 
 class _Worker:
-    """One spawned process with its own task queue; ``cell`` is what it runs now (``None``: idle)."""
+    """One spawned process with its own task queue; ``cell`` is what it runs now (``None``: idle); ``gpu``: the
+    GPU id it is pinned to (``None``: not pinned)."""
 
-    def __init__(self, context, results, threads: int):
+    def __init__(self, context, results, threads: int, gpu: str | None = None):
+        self.gpu = gpu
         self.tasks = context.Queue()
-        self.process = context.Process(target=_work, args=(self.tasks, results, threads), daemon=True)
+        self.process = context.Process(target=_work, args=(self.tasks, results, threads, gpu), daemon=True)
         self.process.start()
         self.cell: CellSpec | None = None
         self.started = 0.0
@@ -130,8 +145,10 @@ class _Worker:
         self.process.join(timeout=10)
 
 
-def _work(tasks, results, threads: int) -> None:
-    """Worker loop: run cells from ``tasks`` until the parent stops the process (or dies: :mod:`.orphans`)."""
+def _work(tasks, results, threads: int, gpu: str | None = None) -> None:
+    """Worker loop: run cells from ``tasks`` until the parent stops the process (or dies: :mod:`.orphans`).
+    ``gpu``: the only GPU this process sees (set before anything initialises CUDA)."""
+    pin_this_process(gpu)
     exit_with_parent()
     set_threads(threads)
     while True:

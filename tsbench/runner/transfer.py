@@ -71,9 +71,10 @@ def unpack_cell(files: dict[str, bytes], folder: Path) -> None:
 
 
 def run_cell_detached(cell: CellSpec, files: dict[str, bytes], force: bool, threads: int = 1,
-                      grace: float = GRACE_S) -> tuple[CellOutcome, dict[str, bytes], list[str]]:
+                      grace: float = GRACE_S, in_child: bool = False) -> tuple[CellOutcome, dict[str, bytes], list[str]]:
     """Run ``cell`` in a private temporary results folder seeded with ``files``; a cell with a ``timeout`` runs
-    in a child process killed at ``timeout + grace`` seconds (:mod:`.deadline`: a hard timeout).
+    in a child process killed at ``timeout + grace`` seconds (:mod:`.deadline`: a hard timeout), and so does every
+    cell with ``in_child`` (cells packed on one GPU as threads of a worker: each in its own process).
 
     Returns ``(outcome, changed, removed)``: the new or modified files (bytes) and the shipped paths the
     run deleted. Executed on Dask workers; nothing outside the temporary folder is written.
@@ -85,7 +86,7 @@ def run_cell_detached(cell: CellSpec, files: dict[str, bytes], force: bool, thre
         out = Path(tmp) / "run"
         folder = RunStore(out).cell_dir(cell.cell_id)
         unpack_cell(files, folder)
-        if cell.timeout:
+        if cell.timeout or in_child:
             outcome = run_cell_with_deadline(cell, str(out), force=force, threads=threads, absent_ok=NOT_SHIPPED,
                                              grace=grace, workdir=tmp)
         else:
