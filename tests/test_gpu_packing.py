@@ -4,7 +4,6 @@ generator records what each cell's process saw: its ``CUDA_VISIBLE_DEVICES``, pr
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter, defaultdict
 
 import pytest
@@ -21,7 +20,6 @@ FAKE_GPUS = "3,5"
 
 PLUGIN = '''
 import json
-import os
 import signal
 import time
 from pathlib import Path
