@@ -160,3 +160,37 @@ def test_plugin_shadowing_a_built_in_is_an_error_naming_both(tmp_path):
     assert "duplicate generator name 'gaussian'" in result.stderr
     assert "built-in (tsbench.baselines.calibration:Gaussian)" in result.stderr
     assert "plugin shadow-plugin (entry point tsbench.generators) (shadow_mod:Gaussian)" in result.stderr
+
+
+def test_a_second_thread_waits_for_plugin_discovery_to_finish(monkeypatch):
+    """Two threads of one Dask worker ask for a plugin at once: the one that does not discover must wait for the
+    discovery, not see a registry marked as discovered while it is still empty (an UnknownNameError)."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from tsbench import registry as registry_module
+
+    registry = Registry("generator", "tsbench.test-slow-discovery")
+    started = threading.Event()
+
+    def slow_entry_points(group):
+        started.set()
+        time.sleep(0.3)
+        return [SimpleNamespace(name="slowplugin", value="tsbench.baselines.gan:GAN", dist=None)]
+
+    monkeypatch.setattr(registry_module.metadata, "entry_points", slow_entry_points)
+    found, errors = [], []
+
+    def lookup():
+        try:
+            found.append(registry.get("slowplugin"))
+        except Exception as exc:  # noqa: BLE001 — collected and asserted below
+            errors.append(exc)
+
+    first = threading.Thread(target=lookup)
+    first.start()
+    assert started.wait(5)
+    lookup()  # while the first thread is inside discovery
+    first.join(5)
+    assert errors == [] and len(found) == 2

@@ -18,6 +18,7 @@ import fnmatch
 import importlib
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Iterable
@@ -88,7 +89,9 @@ class Registry:
     def __init__(self, kind: str, group: str):
         self.kind, self.group = kind, group
         self._entries: dict[str, Entry] = {}
-        self._plugins_loaded = False
+        self._plugins_loaded = False  # set once discovery has finished, never before
+        self._discovering = False  # discovery in progress on the thread holding the lock
+        self._discovery_lock = threading.RLock()
 
     # registration ---------------------------------------------------------------------------------
     def register(self, name: str, target: Any, *, origin: str = BUILT_IN, summary: str = "",
@@ -116,14 +119,24 @@ class Registry:
             self.register(name, cls, origin=origin)
 
     def _discover_plugins(self) -> None:
+        """Register entry-point plugins and ``TSBENCH_INCLUDE`` files once. Another thread asking meanwhile waits
+        until discovery has finished (two threads of one Dask worker must both see every plugin); the
+        discovering thread re-entering (a plugin file registering names) goes on with what is registered so far."""
         if self._plugins_loaded:
             return
-        self._plugins_loaded = True
-        for ep in metadata.entry_points(group=self.group):
-            dist = getattr(ep, "dist", None)
-            origin = f"plugin {dist.name if dist else '?'} (entry point {self.group})"
-            self.register(ep.name, ep.value, origin=origin)
-        _include_from_environment()
+        with self._discovery_lock:
+            if self._plugins_loaded or self._discovering:
+                return
+            self._discovering = True
+            try:
+                for ep in metadata.entry_points(group=self.group):
+                    dist = getattr(ep, "dist", None)
+                    origin = f"plugin {dist.name if dist else '?'} (entry point {self.group})"
+                    self.register(ep.name, ep.value, origin=origin)
+                _include_from_environment()
+            finally:
+                self._discovering = False
+                self._plugins_loaded = True
 
     # lookup ---------------------------------------------------------------------------------------
     def entries(self) -> list[Entry]:
