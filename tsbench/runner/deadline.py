@@ -75,15 +75,15 @@ def _kill_group(child: subprocess.Popen) -> None:
 
 def _classes(cell: CellSpec) -> list[tuple[str, str, bytes | None]]:
     """``(kind, name, pickled class or None)`` of the cell's generator and metrics. ``None`` also when this
-    process cannot look the class up: e.g. in a Dask worker whose threads race on the registry's first plugin
-    discovery (``--cells-per-gpu``); the child, with the same environment, registers it itself."""
+    process cannot look the class up (e.g. a plugin unavailable here); the child, with the same environment,
+    looks it up itself and reports what fails."""
     from ..naming import parse_display_name
     from ..registry import generators, metrics
 
     wanted = [("generator", parse_display_name(cell.generator)[0])] + [("metric", m.name) for m in cell.metrics]
     out = []
     for kind, name in wanted:
-        try:  # a class this worker cannot load (or not yet: see below) is the child's to look up and report
+        try:  # a class this worker cannot load is the child's to look up and report
             cls = (generators if kind == "generator" else metrics).get(name)
             out.append((kind, name, pickle.dumps(cls)))
         except Exception:  # not picklable by reference (e.g. defined in a function): the child looks it up
