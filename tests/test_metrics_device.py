@@ -198,3 +198,24 @@ def test_device_audit_sees_no_sync_and_no_deviceless_factory_in_the_ensemble_ste
     assert audit.gradient_calls == 6
     assert audit.count("sync", "step") == 0 and audit.count("factory", "step") == 0, audit.summary()
     assert audit.problems() == []
+
+
+
+def test_the_runner_scores_on_the_cells_device(tmp_path, monkeypatch):
+    """``tsbench run --device cpu`` on a GPU machine must not score on the GPU: the runner hands the cell's
+    device to metrics whose ``device`` is left at ``"auto"`` (before, they kept ``"auto"``: CUDA when visible)."""
+    from tsbench.runner.execute import run_cell
+    from tsbench.runner.grid import plan_cells
+
+    seen = []
+    real = DiscriminativeScore._compute
+
+    def spy(self, *args, **kwargs):
+        seen.append(self.device)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(DiscriminativeScore, "_compute", spy)
+    (cell,) = plan_cells(["sines"], ["gaussian"], ["discriminative[iterations=2,repeats=1]"], seeds=1,
+                         preset="smoke", protocol="tsbench", device="cpu")
+    run_cell(cell, str(tmp_path / "runs"))
+    assert seen == ["cpu"]

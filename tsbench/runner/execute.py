@@ -301,7 +301,9 @@ def _run_metrics(cell: CellSpec, pending: list[MetricSpec], split, samples, fold
     they are computed at once in worker processes (same values: each metric has its own seed).
 
     Every row of a dataset and seed shares ``split.train`` as the metrics' ``reference`` (what kernel scales
-    and encoders are fitted on), so their fitted state is the same for every row of a table."""
+    and encoders are fitted on), so their fitted state is the same for every row of a table. Metrics with a
+    ``device`` parameter left at ``"auto"`` compute on the cell's device (``--device cpu`` keeps them on the CPU
+    of a GPU machine)."""
     from ..evaluation import MetricWorkers, timed_compute
     from ..naming import parse_display_name
 
@@ -324,11 +326,11 @@ def _run_metrics(cell: CellSpec, pending: list[MetricSpec], split, samples, fold
             deadline.check()
             yield metric, settle(metric, lambda m=metric: timed_compute(
                 m, real_train, real_test, samples, seed=cell.metric_seed(m), artefact_dir=artefacts(m),
-                reference=reference))
+                reference=reference, device=cell.device))
         return
     deadline.check()
     with MetricWorkers(jobs, real_train, real_test, samples, reference=reference) as workers:
-        futures = [(m, workers.submit(m, cell.metric_seed(m), artefacts(m))) for m in pending]
+        futures = [(m, workers.submit(m, cell.metric_seed(m), artefacts(m), cell.device)) for m in pending]
         for metric, future in futures:
             yield metric, settle(metric, future.result)
 
