@@ -18,6 +18,13 @@ A convolutional VAE whose decoder is a sum of interpretable parts (all from the 
   improvement (Keras ReduceLROnPlateau: min_delta 1e-4) — as in the reference code;
 * sampling: z ~ N(0, I) → decoder.
 
+Scaling: as the reference pipeline (``MinMaxScaler`` in its ``data_utils.py``), the training windows are min-max
+scaled per (time step, feature) — min and range over the windows axis — before training, and prior samples are
+mapped back with the same min and range (:class:`StepMinMax`, kept with the networks). The protocol's own per-feature
+scaling is not a substitute: on Sines every window starts near 0.5, so without it the early steps span a few
+hundredths of the range and the KL term wins over their reconstruction error (the posterior collapsed towards the
+mean curve in our runs, results/tuning/timevae-probes.md).
+
 Shapes: windows ``(n, seq_len, n_features)`` in [0, 1]; the decoder is linear (samples clipped to [0, 1] by the
 base class, the data range).
 
@@ -144,6 +151,28 @@ class _Decoder(nn.Module):
         return out
 
 
+class StepMinMax(nn.Module):
+    """The reference pipeline's ``MinMaxScaler`` (``data_utils.py``; ``utils.py`` in the paper-era code): min and
+    range over the windows axis only — one pair per (time step, feature) — ``(x − min) / (range + 1e-7)`` on the
+    training windows, samples mapped back with ``x · range + min``."""
+
+    def __init__(self, seq_len: int, n_features: int):
+        super().__init__()
+        self.register_buffer("low", torch.zeros(seq_len, n_features))
+        self.register_buffer("range", torch.ones(seq_len, n_features))
+
+    def fit(self, X: torch.Tensor) -> "StepMinMax":
+        self.low.copy_(X.amin(dim=0))
+        self.range.copy_(X.amax(dim=0) - self.low)
+        return self
+
+    def transform(self, X: torch.Tensor) -> torch.Tensor:
+        return (X - self.low) / (self.range + 1e-7)
+
+    def inverse(self, X: torch.Tensor) -> torch.Tensor:
+        return X * self.range + self.low
+
+
 class KerasCallbacks:
     """Keras' ``EarlyStopping`` and ``ReduceLROnPlateau`` on the epoch's mean loss (mode "min", the reference's
     settings :data:`EARLY_STOPPING`, :data:`LR_PLATEAU`); its state is saved in mid-fit checkpoints."""
@@ -209,7 +238,7 @@ class TimeVAE(TorchGenerator):
     """
 
     name = "timevae"
-    version = "1"
+    version = "2"
     card = Card(
         title="TimeVAE: A Variational Auto-Encoder for Multivariate Time Series Generation",
         authors="Abhyuday Desai, Cynthia Freeman, Zuhui Wang, Ian Beaver", year=2021, venue="arXiv 2111.08095",
@@ -224,17 +253,22 @@ class TimeVAE(TorchGenerator):
             "Adam with Keras defaults (lr 1e-3, ε 1e-7), batch 16, up to 1000 shuffled epochs, early stopping "
             "(epoch mean loss, min_delta 0.01, patience 50), learning rate halved after 30 epochs on a plateau",
             "Keras initialisation (Glorot-uniform weights, zero biases); sampling z ~ N(0, I) → decoder",
+            "the reference pipeline's min-max scaling per (time step, feature) — min and range over the windows "
+            "axis — of the training windows, and its inverse applied to the prior samples (version 2; version 1 "
+            "trained on the protocol's per-feature scaling and under-dispersed on Sines: "
+            "results/tuning/timevae-probes.md)",
         ),
         adapted=(
             "PyTorch re-implementation; Keras' 'same' padding of the strided convolutions reproduced by explicit "
             "padding, the transposed convolutions double the length as Keras' do",
-            "the data are already min-max scaled to [0, 1] by the protocol (the reference scales them itself); "
-            "samples are clipped to [0, 1]",
+            "the protocol's data are already in [0, 1] (per feature); the model's own per-(step, feature) scaling "
+            "is applied on top, as the reference applies it to its raw data; samples are clipped to [0, 1]",
             "the channel widths are given as filters × 2^k (the reference's list [50, 100, 200] is filters=50, "
             "conv_layers=3) so that display names stay scalar",
-            "quick preset: batch 64 and at most 2000 updates (max_steps, not in the reference) — a CPU budget; "
-            "whether it beats the gaussian null at this budget, per dataset and metric: results/summary.md "
-            "(generated from the records); smoke: a tiny network",
+            "quick preset: batch 64 and at most 2000 updates (max_steps, not in the reference) — a CPU budget, "
+            "unchanged by the scaling fix (probes: results/tuning/timevae-probes.md); whether it beats the gaussian "
+            "null at this budget, per dataset and metric: results/summary.md (generated from the records); smoke: a "
+            "tiny network",
         ),
     )
     parameter_constraints = {"latent_dim": POSITIVE, "filters": POSITIVE, "conv_layers": POSITIVE,
@@ -278,10 +312,11 @@ class TimeVAE(TorchGenerator):
                            int(self.trend_poly), seasons, bool(self.use_residual_conn))
         _glorot(encoder)
         _glorot(decoder)
-        return {"encoder": encoder, "decoder": decoder}
+        return {"encoder": encoder, "decoder": decoder, "scaler": StepMinMax(seq_len, n_features)}
 
     # training -------------------------------------------------------------------------------------
     def _train(self, X, rng, callback):
+        X = self.nets_["scaler"].fit(X).transform(X)  # the reference pipeline scales per (step, feature)
         n = X.shape[0]
         batch = min(int(self.batch_size), n)
         per_epoch = math.ceil(n / batch)
@@ -332,4 +367,5 @@ class TimeVAE(TorchGenerator):
     def _generate(self, n, rng):
         z = torch.randn(n, int(self.latent_dim), generator=rng, device=self.device_)
         with self.autocast():
-            return self.nets_["decoder"](z).float()
+            out = self.nets_["decoder"](z).float()
+        return self.nets_["scaler"].inverse(out)

@@ -82,3 +82,22 @@ def test_early_stopping_ends_the_fit_at_an_epoch_boundary():
     model = TimeVAE(**{**TimeVAE.presets["smoke"], "epochs": 1000}).fit(X, seed=0)
     epochs = [row for row in model.history_ if "epoch_loss" in row]
     assert len(epochs) < 1000 and not math.isnan(epochs[-1]["epoch_loss"])
+
+
+def test_windows_are_scaled_per_step_and_feature_and_samples_mapped_back():
+    """The reference pipeline's MinMaxScaler: min and range over the windows axis (one per step and feature); the
+    decoder works in that space and prior samples are mapped back (version 1 trained on the unscaled windows)."""
+    rng = np.random.default_rng(0)
+    X = (0.5 + 0.05 * rng.random((40, 8, 2)) * np.arange(1, 9)[None, :, None] / 8).astype(np.float32)
+    model = TimeVAE(**TimeVAE.presets["smoke"], max_steps=3).fit(X, seed=0)
+    scaler = model.nets_["scaler"]
+    assert torch.allclose(scaler.low, torch.as_tensor(X.min(0)))
+    assert torch.allclose(scaler.range, torch.as_tensor(X.max(0) - X.min(0)))
+    scaled = scaler.transform(torch.as_tensor(X))
+    assert torch.allclose(scaled.amin(0), torch.zeros(8, 2), atol=1e-5)
+    assert torch.allclose(scaled.amax(0), torch.ones(8, 2), atol=1e-4)
+    with torch.no_grad():
+        z = torch.randn(5, 4, generator=torch.Generator().manual_seed(3))
+        expected = scaler.inverse(model.nets_["decoder"](z)).clamp(0, 1).numpy()
+    np.testing.assert_allclose(model.sample(5, seed=3), expected, rtol=1e-6)
+    assert set(model.nets_) == {"encoder", "decoder", "scaler"} and not list(scaler.parameters())
