@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The committed leaderboard: every built-in generator and calibration row × Sines, Stocks, Energy × 3 seeds ×
+# The committed leaderboard: every built-in generator and calibration row × Sines, Stocks, Energy, ETTh1 × 3 seeds ×
 # every metric, preset quick, under timegan2019 and tsbench, on a clean checkout, then results/ regenerated.
 #   bash scripts/run_leaderboard.sh RUN_FOLDER [DATA_DIR]
 # RUN_FOLDER must be new or a folder from the same command (finished cells are reused); DATA_DIR holds local
@@ -15,7 +15,7 @@ if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
 fi
 export TSBENCH_CACHE="$out/cache"
 for protocol in timegan2019 tsbench; do
-    tsbench run --all -d sines -d stocks -d energy --preset quick --seeds 3 --jobs 2 --protocol "$protocol" \
+    tsbench run --all -d sines -d stocks -d energy -d etth1 --preset quick --seeds 3 --jobs 2 --protocol "$protocol" \
         --out "$out" --data-dir "$data" --no-progress --device cpu
 done
 tsbench table --out "$out" --format records --output results/records.csv
