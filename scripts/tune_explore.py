@@ -1,7 +1,13 @@
 """Exploration harness for quick-preset tuning: fit one generator configuration on the quick Sines (or another
 dataset's) tsbench split with one torch thread and print fit time and MMD / discriminative / predictive
 against the gaussian null. Usage: python scripts/tune_explore.py 'crnngan[iterations=300]' [--seeds 0,1,2]
-[--metrics mmd,discriminative,predictive] [--dataset sines]"""
+[--metrics mmd,discriminative,predictive] [--dataset sines]
+
+Its seeds are the given indices themselves (split seed, fit seed, sample seed + 1, metric seed), not the runner's
+seeds, which derive from the cell's names (``CellSpec.seed_id``): its numbers are exploration, not the
+leaderboard's. For the leaderboard's own seeds run the cells with ``tsbench run -g '<config>' -g gaussian -d sines
+--preset quick --protocol tsbench --seeds 3 -m mmd -m discriminative -m predictive`` (as
+results/tuning/gan-probes.md does)."""
 from __future__ import annotations
 
 import argparse
