@@ -116,11 +116,15 @@ def test_published_entries_only_when_asked_and_only_where_they_match(doc):
     records["protocol"] = "timegan2019@2"
     published = leaderboard(records, published=True)["published"]
     assert validate(leaderboard(records, published=True)) == []
+    yuan = {(model, metric) for model in ("Diffusion-TS", "TimeGAN", "TimeVAE")
+            for metric in ("context_fid", "correlational", "discriminative", "predictive")
+            if metric in set(records["metric"])}  # Diffusion-TS's Table 1 (Yuan and Qiao 2024)
     assert {(p["model"], p["metric"]) for p in published} == {("TimeGAN", "discriminative"),
                                                              ("TimeGAN", "predictive"),
                                                              ("C-RNN-GAN", "discriminative"),
                                                              ("C-RNN-GAN", "predictive"),
-                                                             ("Original data", "predictive")}
+                                                             ("Original data", "predictive")} | yuan
+    assert {p["reference"] for p in published} == {"Yoon et al. 2019", "Yuan and Qiao 2024"}
     first = published[0]
     assert (first["value"], first["std"], first["table"], first["page"]) == (0.011, 0.008, "Table 2", "")
     assert first["shown_in"] == [{"protocol": "timegan2019@2", "preset": "quick", "dataset": "sines"}]

@@ -1,8 +1,16 @@
 """Published numbers shown beside the measured rows (``tsbench table --published``).
 
-:data:`PUBLISHED` holds only numbers copied exactly from the papers as recorded in the project's protocol notes
-(``docs/PROTOCOLS.md`` of the shared docs; each entry's ``source`` names the line). A field the notes do not
-state is left empty (``table``/``page`` ``""``, ``std`` ``None``) — never guessed.
+:data:`PUBLISHED` holds only numbers copied exactly from the papers (value and ± as printed; each entry's
+``source`` says where it was copied from):
+
+* the TimeGAN paper's Table 2 (TimeGAN, C-RNN-GAN, original data), as recorded in the project's protocol notes
+  (``docs/PROTOCOLS.md`` of the shared docs; ``source`` names the line);
+* the Diffusion-TS paper's Table 1 (Yuan & Qiao, ICLR 2024, arXiv 2403.01742; "Results of 24-length
+  Time-series Generation"): Context-FID, correlational, discriminative and predictive scores of Diffusion-TS,
+  TimeGAN and TimeVAE on Sines, Stocks and Energy. Its ETTh column is left out: the copies read do not say
+  which ETT file it is, so it is not mapped to ``etth1``.
+
+A field the source does not state is left empty (``table``/``page`` ``""``, ``std`` ``None``) — never guessed.
 
 Contract (:func:`matches`): a published value is shown only in a table column whose
 
@@ -25,6 +33,17 @@ from ..naming import parse_display_name
 
 _TIMEGAN_TABLE2 = "PROTOCOLS.md, TimeGAN: 'Published (Table 2, seq_len 24, Sines/Stocks/Energy)'"
 _CRNNGAN_TABLE2 = "PROTOCOLS.md, C-RNN-GAN: 'TimeGAN Table 2 baseline numbers for C-RNN-GAN' (no ± stated)"
+#: Diffusion-TS (Yuan & Qiao, ICLR 2024, arXiv 2403.01742), Table 1. Copied from the table as the authors show it in
+#: their repository (github.com/Y-debug-sys/Diffusion-TS, README "Main Results", "Table 1: Results of 24-length
+#: Time-series Generation", image figures/fig2.jpg, commit 4f1e2fd), every number cross-checked against the same
+#: numbers quoted in ST-Diff's Table 1 (baselines "from the original publications"). Neither copy shows a page, so
+#: ``page`` is "". Protocol family: ``timegan2019`` — Diffusion-TS takes TimeGAN's data sets and window length 24
+#: and TimeGAN's discriminative and predictive score definitions (its TimeGAN row repeats TimeGAN's Table 2), and
+#: tsbench computes Context-FID and the correlational score under that protocol too.
+_DIFFUSION_TS_TABLE1 = ("Diffusion-TS paper (Yuan & Qiao, ICLR 2024, arXiv 2403.01742), Table 1 'Results of 24-length "
+                        "Time-series Generation', Sines/Stocks/Energy columns; copied from the authors' image of "
+                        "the table (github.com/Y-debug-sys/Diffusion-TS, README 'Main Results', figures/fig2.jpg), "
+                        "cross-checked against ST-Diff's Table 1; no page shown in either copy")
 _ORIGINAL = ("PROTOCOLS.md, Metrics, predictive score: 'Published \"Original\" (real data in place of synthetic)' "
              "(no table, ± or seq_len stated; seq_len 24 is the TimeGAN data protocol's window length)")
 
@@ -44,7 +63,7 @@ class PublishedValue:
     reference: str  # short author-year text shown in the row label
     table: str  # e.g. "Table 2"; "" when the source does not say
     page: str  # "" when the source does not say
-    source: str  # where in the protocol notes the number is stated
+    source: str  # where the number was copied from
 
     @property
     def mean(self) -> float:
@@ -61,17 +80,31 @@ class PublishedValue:
         return f"{self.model} ({where})"
 
 
-def _entries(model, metric, values, stds, *, citation, reference, table, source):
+def _entries(model, metric, values, stds, *, citation, reference, table, source, page=""):
+    """One entry per dataset (Sines, Stocks, Energy, in that order), protocol family ``timegan2019``, seq_len 24."""
     out = []
-    for dataset, value, std in zip(("sines", "stocks", "energy"), values, stds):
+    for dataset, value, std in zip(("sines", "stocks", "energy"), values, stds, strict=True):
         out.append(PublishedValue(model, dataset, metric, "timegan2019", 24, value, std, citation, reference,
-                                  table, "", source))
+                                  table, page, source))
     return out
 
 
 _YOON = dict(citation="yoon2019timegan", reference="Yoon et al. 2019")
+#: the citation key of the ``diffusion_ts`` generator's card: the source of every number of its Table 1, the
+#: TimeGAN and TimeVAE rows included (those are Yuan & Qiao's numbers, not TimeGAN's or TimeVAE's papers')
+_YUAN = dict(citation="yuan2024diffusionts", reference="Yuan and Qiao 2024", table="Table 1",
+             source=_DIFFUSION_TS_TABLE1)
 
-#: every published number tsbench shows; copied exactly from the protocol notes (see each ``source``)
+
+def _diffusion_ts_table1(model, rows):
+    """``rows``: metric → (Sines, Stocks, Energy) cells as printed, ``"0.006±.000"``."""
+    out = []
+    for metric, cells in rows.items():
+        values, stds = zip(*(cell.split("±") for cell in cells))
+        out += _entries(model, metric, values, stds, **_YUAN)
+    return out
+
+#: every published number tsbench shows; copied exactly from their sources (see each ``source``)
 PUBLISHED: tuple[PublishedValue, ...] = tuple(
     _entries("TimeGAN", "discriminative", (".011", ".102", ".236"), (".008", ".021", ".012"), **_YOON,
              table="Table 2", source=_TIMEGAN_TABLE2)
@@ -83,6 +116,22 @@ PUBLISHED: tuple[PublishedValue, ...] = tuple(
                table="Table 2", source=_CRNNGAN_TABLE2)
     + _entries("Original data", "predictive", (".094", ".036", ".250"), (None,) * 3, **_YOON,
                table="", source=_ORIGINAL)
+    # Diffusion-TS paper, Table 1 (see _DIFFUSION_TS_TABLE1): Sines, Stocks, Energy as printed
+    + _diffusion_ts_table1("Diffusion-TS", {
+        "context_fid": ("0.006±.000", "0.147±.025", "0.089±.024"),
+        "correlational": ("0.015±.004", "0.004±.001", "0.856±.147"),
+        "discriminative": ("0.006±.007", "0.067±.015", "0.122±.003"),
+        "predictive": ("0.093±.000", "0.036±.000", "0.250±.000")})
+    + _diffusion_ts_table1("TimeGAN", {
+        "context_fid": ("0.101±.014", "0.103±.013", "0.767±.103"),
+        "correlational": ("0.045±.010", "0.063±.005", "4.010±.104"),
+        "discriminative": ("0.011±.008", "0.102±.021", "0.236±.012"),
+        "predictive": ("0.093±.019", "0.038±.001", "0.273±.004")})
+    + _diffusion_ts_table1("TimeVAE", {
+        "context_fid": ("0.307±.060", "0.215±.035", "1.631±.142"),
+        "correlational": ("0.131±.010", "0.095±.008", "1.688±.226"),
+        "discriminative": ("0.041±.044", "0.145±.120", "0.499±.000"),
+        "predictive": ("0.093±.000", "0.039±.000", "0.292±.000")})
 )
 
 
