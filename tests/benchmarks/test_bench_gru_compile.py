@@ -5,7 +5,10 @@ backward (input and weight gradients), one torch thread — about 92 % of a Time
 (torch.profiler on ``Trainer.joint_step``). Variants:
 
 * ``fused-eager`` — the shipped :class:`tsbench.nn.gru.TF1GRU` (one autograd function per layer: the input
-  projections of all steps in one matmul, in-place steps, a hand-written backward);
+  projections of all steps in one matmul, in-place steps, a hand-written backward) with its per-step loops in
+  Python (``TSBENCH_GRU_KERNEL=python``);
+* ``fused-cpp`` — the same with the per-step loops in C++ (``TSBENCH_GRU_KERNEL=cpp``, :mod:`tsbench.nn._gru_cpp`;
+  the extension is built or loaded before timing); its gradients must equal ``fused-eager``'s bit for bit;
 * ``plain-eager`` — the same equations written step by step with autograd (``tests/_references.py``);
 * ``plain-compiled`` — that plain formulation through ``torch.compile(fullgraph=True, dynamic=False)``
   (Inductor, C++ kernels for the elementwise chains, matmuls as library calls);
@@ -19,6 +22,7 @@ path; every entry records its median over the fused eager path's median measured
 """
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -26,7 +30,8 @@ import pytest
 import torch
 
 from tests._references import reference_gru
-from tsbench.nn.gru import TF1GRU
+from tsbench.nn import _gru_cpp
+from tsbench.nn.gru import KERNEL_ENV, TF1GRU
 
 T, B, WIDTH, LAYERS = 24, 128, 24, 3
 
@@ -39,6 +44,18 @@ def _setup():
         net = TF1GRU(WIDTH, WIDTH, LAYERS)
     x = torch.randn(T, B, WIDTH, generator=generator).requires_grad_(True)
     return net, x
+
+
+def _kernel(kernel: str, forward):
+    """``forward`` with the TF1 GRU's step loops in ``kernel`` (``python`` or ``cpp``)."""
+    def run(inputs):
+        os.environ[KERNEL_ENV] = kernel
+        return forward(inputs)
+    return run
+
+
+def _bit_identical(ours, reference) -> bool:
+    return all(torch.equal(a, b) for a, b in zip(ours, reference, strict=True))
 
 
 def _pass(forward, net, x):
@@ -59,13 +76,19 @@ def _median_s(fn, rounds: int = 30, warmup: int = 3) -> float:
 
 
 @pytest.mark.benchmark(group="gru-compile")
-@pytest.mark.parametrize("variant", ["fused-eager", "plain-eager", "plain-compiled", "plain-compiled-cpp-wrapper"])
-def test_gru_stack_forward_backward(benchmark, variant):
+@pytest.mark.parametrize("variant", ["fused-eager", "fused-cpp", "plain-eager", "plain-compiled",
+                                     "plain-compiled-cpp-wrapper"])
+def test_gru_stack_forward_backward(benchmark, variant, monkeypatch):
+    monkeypatch.setenv(KERNEL_ENV, "python")  # restored after the test
     net, x = _setup()
-    fused = lambda: _pass(net, net, x)  # noqa: E731
+    fused = lambda: _pass(_kernel("python", net), net, x)  # noqa: E731
     plain = lambda inputs: reference_gru(inputs, net)  # noqa: E731
     if variant == "fused-eager":
         step = fused
+    elif variant == "fused-cpp":
+        _gru_cpp.load()
+        step = lambda: _pass(_kernel("cpp", net), net, x)  # noqa: E731
+        assert _bit_identical(step(), fused())
     elif variant == "plain-eager":
         step = lambda: _pass(plain, net, x)  # noqa: E731
     else:

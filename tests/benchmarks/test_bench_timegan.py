@@ -1,4 +1,11 @@
-"""TimeGAN step timings (CPU, one thread, paper architecture: hidden 24, 3 layers, batch 128, seq 24).
+"""TimeGAN step timings (CPU, one thread, paper architecture: hidden 24, 3 layers, batch 128, seq 24), with the TF1
+GRU's per-step loops in Python and in C++ (``TSBENCH_GRU_KERNEL=python|cpp``, bit-identical numbers: see
+tests/test_gru_kernel.py).
+
+Each ``cpp`` entry also records ``speedup_over_python``: the median step time with the Python loops over the median
+with the C++ loops, both measured in the same test, alternating one step of each (a Python and a C++ trainer from
+the same seed), on this process's CPU time (``time.process_time``: robust to other load on the machine), with
+both medians (``python_median_s``, ``cpp_median_s``). The C++ extension is built (or loaded) before timing.
 
 No TF1 reference timing is quoted: the original TF1 code does not install on this project's Python, and no
 committed output holds a measurement of it (a figure nothing regenerates is not kept).
@@ -7,11 +14,19 @@ Run: ``python -m pytest tests/benchmarks/test_bench_timegan.py --benchmark-only 
 """
 from __future__ import annotations
 
+import os
+import statistics
+import time
+
 import numpy as np
 import pytest
 import torch
 
 from tsbench.baselines.timegan import TimeGAN, Trainer
+from tsbench.nn import _gru_cpp
+from tsbench.nn.gru import KERNEL_ENV
+
+KERNELS = ["python", "cpp"]
 
 
 def _trainer(n_features: int) -> Trainer:
@@ -22,15 +37,48 @@ def _trainer(n_features: int) -> Trainer:
     return Trainer(model, torch.as_tensor(X), torch.Generator().manual_seed(1))
 
 
+def _step(trainer: Trainer, method: str, kernel: str):
+    def step():
+        os.environ[KERNEL_ENV] = kernel
+        getattr(trainer, method)()
+    return step
+
+
+def _speedup(benchmark, make_trainer, method: str, rounds: int) -> None:
+    """Alternate steps of a Python-loop and a C++-loop trainer; record both medians (CPU time) and their ratio."""
+    steps = {kernel: _step(make_trainer(), method, kernel) for kernel in KERNELS}
+    times = {kernel: [] for kernel in KERNELS}
+    for round_ in range(rounds + 3):
+        for kernel, step in steps.items():
+            start = time.process_time()
+            step()
+            if round_ >= 3:  # warm-up
+                times[kernel].append(time.process_time() - start)
+    medians = {kernel: statistics.median(t) for kernel, t in times.items()}
+    benchmark.extra_info.update(python_median_s=medians["python"], cpp_median_s=medians["cpp"],
+                                speedup_over_python=medians["python"] / medians["cpp"])
+
+
+@pytest.fixture(autouse=True)
+def _kernel_env(monkeypatch):
+    monkeypatch.setenv(KERNEL_ENV, "auto")  # restored after each test (the steps set it)
+
+
 @pytest.mark.benchmark(group="timegan-joint")
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("n_features", [5, 6, 28], ids=["sines", "stocks", "energy"])
-def test_joint_iteration(benchmark, n_features):
-    trainer = _trainer(n_features)
-    benchmark(trainer.joint_step)
+def test_joint_iteration(benchmark, n_features, kernel):
+    if kernel == "cpp":
+        _gru_cpp.load()
+        _speedup(benchmark, lambda: _trainer(n_features), "joint_step", rounds=30)
+    benchmark(_step(_trainer(n_features), "joint_step", kernel))
 
 
 @pytest.mark.benchmark(group="timegan-pretrain")
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("phase", ["embedding", "supervised"])
-def test_pretraining_step(benchmark, phase):
-    trainer = _trainer(5)
-    benchmark(getattr(trainer, f"{phase}_step"))
+def test_pretraining_step(benchmark, phase, kernel):
+    if kernel == "cpp":
+        _gru_cpp.load()
+        _speedup(benchmark, lambda: _trainer(5), f"{phase}_step", rounds=100)
+    benchmark(_step(_trainer(5), f"{phase}_step", kernel))

@@ -21,15 +21,35 @@ ops. The backward computes the step-local derivative factors for all steps at on
 ops per step; weight gradients are one matmul per kernel block over all steps, and only computed when
 requested (``torch.autograd.grad`` on other parameters skips them). Tensors are time-major
 ``(T, B, features)`` throughout.
+
+Step loops: the per-step loops of the forward and the backward run in Python (:func:`_forward_steps`,
+:func:`_backward_steps`, the reference) or in C++ (:mod:`tsbench.nn._gru_cpp`, compiled on first use, about 20 s,
+then cached), with bit-identical results (``torch.equal`` on outputs and every gradient, float32 and float64:
+tests/test_gru_kernel.py) — which one ran never changes a number. The environment variable ``TSBENCH_GRU_KERNEL``
+selects them:
+
+* ``auto`` (default): C++ for CPU tensors; Python on other devices, and (after one ``RuntimeWarning``) when the
+  extension cannot be built (no C++ compiler, no ``ninja``, a build error);
+* ``cpp``: C++ on every device, an error when it cannot be built. On CUDA tensors the C++ loops call the same ATen
+  operators as the Python ones (untested: no GPU in the test suite);
+* ``python``: the Python loops, nothing is built.
+
+A ``create_graph=True`` backward always takes the Python loop, so its behaviour does not change (the in-place
+buffers are not differentiable).
 """
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 import torch
 from torch import nn
 
+from . import _gru_cpp
 from .init import torch_gru_bound
+
+#: the environment variable that selects the step loops: ``auto`` (default), ``cpp`` or ``python``
+KERNEL_ENV = "TSBENCH_GRU_KERNEL"
 
 #: TF1 GRUCell's gate bias: the reset and update gates start open
 TF1_GATE_BIAS = 1.0
@@ -42,6 +62,60 @@ def tf1_gru_parameters(n_inputs: int, hidden: int, glorot: Callable[[tuple[int, 
     gate_kernel = glorot((n_inputs + hidden, 2 * hidden))
     candidate_kernel = glorot((n_inputs + hidden, hidden))
     return gate_kernel, torch.full((2 * hidden,), TF1_GATE_BIAS), candidate_kernel, torch.zeros(hidden)
+
+
+def _cpp_loops(device: torch.device) -> _gru_cpp.Loops | None:
+    """The C++ step loops when ``$TSBENCH_GRU_KERNEL`` selects them for ``device``, else ``None`` (the Python
+    loops)."""
+    choice = os.environ.get(KERNEL_ENV, "auto")
+    if choice == "python":
+        return None
+    if choice == "auto":
+        return _gru_cpp.load_or_warn(f"set {KERNEL_ENV}=python to skip the build") if device.type == "cpu" else None
+    if choice == "cpp":
+        try:
+            return _gru_cpp.load()
+        except RuntimeError as error:
+            raise RuntimeError(f"{KERNEL_ENV}=cpp, but {error}. Install a C++ compiler and ninja (pip install "
+                               f"ninja), or unset {KERNEL_ENV} to fall back to the Python loops.") from error
+    raise ValueError(f"{KERNEL_ENV} must be 'auto', 'cpp' or 'python', got {choice!r}; unset it for 'auto'")
+
+
+def _forward_steps(gates, cand, w_gh, w_ch2, r_h, out, minus_one) -> None:
+    """The forward's per-step loop, the reference for the C++ one: completes ``gates`` (T, B, 2H) and ``cand``
+    (T, B, H) in place into the σ outputs [r, u] and the tanh outputs, writes ``r·h_prev`` to ``r_h`` and the
+    states to ``out``."""
+    H = cand.shape[2]
+    h = out.new_zeros(out.shape[1], H)
+    # per-step views made once (indexing in the loop costs more than the small ops themselves)
+    steps = zip(gates.unbind(0), gates[:, :, :H].unbind(0), gates[:, :, H:].unbind(0), r_h.unbind(0),
+                cand.unbind(0), out.unbind(0))
+    for g_t, r_t, u_t, rh_t, c_t, out_t in steps:
+        g_t.addmm_(h, w_gh).sigmoid_()
+        torch.mul(r_t, h, out=rh_t)
+        c_t.addmm_(rh_t, w_ch2).sigmoid_()
+        torch.add(minus_one, c_t, alpha=2, out=c_t)
+        h = torch.lerp(c_t, h, u_t, out=out_t)
+
+
+def _backward_steps(grad_out, fac_c, fac_g, gates, w_ch_t, w_gh_t, d_gates, d_cand) -> None:
+    """The backward's per-step loop, the reference for the C++ one: writes the gradients of the gate and candidate
+    pre-activations to ``d_gates`` (T, B, 2H) and ``d_cand`` (T, B, H)."""
+    T, _, H = d_cand.shape
+    r, u = gates[:, :, :H], gates[:, :, H:]
+    steps = zip(range(T - 1, -1, -1), reversed(fac_c.unbind(0)), reversed(fac_g[:, :, :H].unbind(0)),
+                reversed(fac_g[:, :, H:].unbind(0)), reversed(r.unbind(0)), reversed(u.unbind(0)),
+                reversed(d_gates.unbind(0)), reversed(d_gates[:, :, :H].unbind(0)),
+                reversed(d_gates[:, :, H:].unbind(0)), reversed(d_cand.unbind(0)))
+    grads = grad_out.unbind(0)
+    dh = grads[T - 1]
+    for t, fc, fr, fu, r_t, u_t, dg_t, dr_t, du_t, dc_t in steps:
+        torch.mul(dh, fc, out=dc_t)
+        drh = torch.mm(dc_t, w_ch_t)
+        torch.mul(drh, fr, out=dr_t)
+        torch.mul(dh, fu, out=du_t)
+        if t > 0:  # the gradient reaching h_prev: through u·h, through r·h, through the gate matmul
+            dh = torch.addcmul(grads[t - 1], dh, u_t).addcmul_(drh, r_t).addmm_(dg_t, w_gh_t)
 
 
 class _TF1GRUSequence(torch.autograd.Function):
@@ -62,16 +136,11 @@ class _TF1GRUSequence(torch.autograd.Function):
         out = x.new_empty(T, B, H)
         r_h = x.new_empty(T, B, H)  # r * h_prev
         minus_one = x.new_full((), -1.0)
-        h = x.new_zeros(B, H)
-        # per-step views made once (indexing in the loop costs more than the small ops themselves)
-        steps = zip(gates.unbind(0), gates[:, :, :H].unbind(0), gates[:, :, H:].unbind(0), r_h.unbind(0),
-                    cand.unbind(0), out.unbind(0))
-        for g_t, r_t, u_t, rh_t, c_t, out_t in steps:
-            g_t.addmm_(h, w_gh).sigmoid_()
-            torch.mul(r_t, h, out=rh_t)
-            c_t.addmm_(rh_t, w_ch2).sigmoid_()
-            torch.add(minus_one, c_t, alpha=2, out=c_t)
-            h = torch.lerp(c_t, h, u_t, out=out_t)
+        cpp = _cpp_loops(x.device)
+        if cpp is not None:  # bit-identical to the Python loop (tsbench/nn/_gru_cpp.py)
+            cpp.forward_steps(gates, cand, w_gh, w_ch2, r_h, out, minus_one)
+        else:
+            _forward_steps(gates, cand, w_gh, w_ch2, r_h, out, minus_one)
         ctx.save_for_backward(x, gate_kernel, cand_kernel, out, gates, r_h, cand)
         return out
 
@@ -85,7 +154,7 @@ class _TF1GRUSequence(torch.autograd.Function):
         w_gh_t, w_ch_t = gate_kernel[I:].t(), cand_kernel[I:].t()
         grad_out = grad_out.contiguous()
         h_prev = torch.cat([out.new_zeros(1, B, H), out[:-1]])
-        r, u = gates[:, :, :H], gates[:, :, H:]
+        u = gates[:, :, H:]
         one = x.new_ones(())
         # the step-local derivative factors, for all steps at once:
         #   ∂h'/∂a_c = (1 − u)(1 − c²),  ∂h'/∂a_u = (h − c)·u(1 − u),  ∂(r·h)/∂a_r = h·r(1 − r)
@@ -95,19 +164,12 @@ class _TF1GRUSequence(torch.autograd.Function):
         fac_g[:, :, H:].mul_(h_prev - cand)
         d_gates = x.new_empty(T, B, 2 * H)  # gradients of the gate pre-activations
         d_cand = x.new_empty(T, B, H)  # gradients of the candidate pre-activations
-        steps = zip(range(T - 1, -1, -1), reversed(fac_c.unbind(0)), reversed(fac_g[:, :, :H].unbind(0)),
-                    reversed(fac_g[:, :, H:].unbind(0)), reversed(r.unbind(0)), reversed(u.unbind(0)),
-                    reversed(d_gates.unbind(0)), reversed(d_gates[:, :, :H].unbind(0)),
-                    reversed(d_gates[:, :, H:].unbind(0)), reversed(d_cand.unbind(0)))
-        grads = grad_out.unbind(0)
-        dh = grads[T - 1]
-        for t, fc, fr, fu, r_t, u_t, dg_t, dr_t, du_t, dc_t in steps:
-            torch.mul(dh, fc, out=dc_t)
-            drh = torch.mm(dc_t, w_ch_t)
-            torch.mul(drh, fr, out=dr_t)
-            torch.mul(dh, fu, out=du_t)
-            if t > 0:  # the gradient reaching h_prev: through u·h, through r·h, through the gate matmul
-                dh = torch.addcmul(grads[t - 1], dh, u_t).addcmul_(drh, r_t).addmm_(dg_t, w_gh_t)
+        # a create_graph=True backward (grad mode on) stays on the Python loop: unchanged behaviour
+        cpp = None if torch.is_grad_enabled() else _cpp_loops(x.device)
+        if cpp is not None:
+            cpp.backward_steps(grad_out, fac_c, fac_g, gates, w_ch_t, w_gh_t, d_gates, d_cand)
+        else:
+            _backward_steps(grad_out, fac_c, fac_g, gates, w_ch_t, w_gh_t, d_gates, d_cand)
         flat_dg, flat_dc = d_gates.view(T * B, 2 * H), d_cand.view(T * B, H)
         dx = dgk = dgb = dck = dcb = None
         if need_x:
