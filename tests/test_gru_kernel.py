@@ -168,3 +168,21 @@ def test_unknown_kernel_name_is_an_error(monkeypatch):
     monkeypatch.setenv(KERNEL_ENV, "cuda-graphs")
     with pytest.raises(ValueError, match="must be 'auto', 'cpp' or 'python', got 'cuda-graphs'"):
         TF1GRU(2, 3, 1)(torch.zeros(2, 1, 2))
+
+
+def test_a_stale_build_lock_is_removed_and_a_fresh_one_kept(tmp_path):
+    """A process killed while building leaves torch's lock file behind; torch would wait on it for ever."""
+    import os
+    import time
+
+    from tsbench.nn._gru_cpp import STALE_LOCK_S, clear_stale_lock
+
+    lock = tmp_path / "lock"
+    lock.touch()
+    assert not clear_stale_lock(tmp_path) and lock.exists()  # a build in progress elsewhere
+    old = time.time() - STALE_LOCK_S - 5
+    os.utime(lock, (old, old))
+    with pytest.warns(RuntimeWarning, match="stale build lock"):
+        assert clear_stale_lock(tmp_path)
+    assert not lock.exists()
+    assert not clear_stale_lock(tmp_path)  # nothing to remove

@@ -20,17 +20,23 @@ a ``Function``'s forward and backward, and the buffers are saved for backward af
 The extension is compiled by :func:`torch.utils.cpp_extension.load_inline` (needs a C++ compiler and ``ninja``;
 about 20 s) into torch's extensions folder (``$TORCH_EXTENSIONS_DIR``, default ``~/.cache/torch_extensions``) the
 first time it is needed, and loaded from there afterwards; torch rebuilds it when the source below changes.
-Processes that build at the same time wait on torch's lock file in the build folder while one of them compiles
-(a process killed during its build leaves that lock behind: delete the folder then). The operators are registered
-as ``torch.ops.tsbench_tf1_gru.*``."""
+Processes that build at the same time wait on torch's lock file in the build folder while one of them compiles.
+A process killed during its build leaves that lock behind, and torch would wait on it for ever: a lock older than
+:data:`STALE_LOCK_S` (many times a build) is removed before building (:func:`clear_stale_lock`). The operators are
+registered as ``torch.ops.tsbench_tf1_gru.*``."""
 from __future__ import annotations
 
+import os
 import threading
+import time
 import warnings
+from pathlib import Path
 
 import torch
 
 NAME = "tsbench_tf1_gru"
+#: a build lock older than this (seconds) was left by a process killed during its build (a build takes ~20 s)
+STALE_LOCK_S = 600.0
 
 SOURCE = r"""
 #include <ATen/ATen.h>
@@ -455,6 +461,29 @@ def _fast_matches_aten(ops) -> bool:
     return True
 
 
+def clear_stale_lock(build_dir: Path, max_age_s: float = STALE_LOCK_S) -> bool:
+    """Remove ``build_dir/lock`` when it is older than ``max_age_s`` seconds (left by a killed build; torch's
+    waiters would poll it for ever). Returns whether a lock was removed."""
+    lock = Path(build_dir) / "lock"
+    try:
+        if time.time() - lock.stat().st_mtime <= max_age_s:
+            return False
+        lock.unlink()
+    except FileNotFoundError:
+        return False
+    warnings.warn(f"removed a stale build lock of the C++ GRU loops ({lock}), left by a process killed while "
+                  "building", RuntimeWarning, stacklevel=2)
+    return True
+
+
+def _build_dir() -> Path | None:
+    try:  # torch's own choice of folder (private helper; skip the stale-lock check if it moves)
+        from torch.utils.cpp_extension import _get_build_directory
+        return Path(_get_build_directory(NAME, verbose=False))
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def load() -> Loops:
     """The C++ loops, compiling the extension if needed (the first call takes about 20 s; later processes load
     the cached build). Raises :class:`RuntimeError` (the build's error as its cause) when it cannot be built; a
@@ -465,6 +494,9 @@ def load() -> Loops:
             try:
                 from torch.utils.cpp_extension import load_inline
 
+                build_dir = _build_dir()
+                if build_dir is not None:
+                    clear_stale_lock(build_dir)
                 # -ffp-contract=off: the plain lerp/addcmul must not be fused by the compiler (the fused ones use fma)
                 load_inline(NAME, cpp_sources=SOURCE, is_python_module=False, verbose=False,
                             extra_cflags=["-O3", "-ffp-contract=off"])
