@@ -20,6 +20,7 @@ FAKE_GPUS = "3,5"
 
 PLUGIN = '''
 import json
+import os
 import signal
 import time
 from pathlib import Path
