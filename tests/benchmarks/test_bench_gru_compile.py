@@ -14,7 +14,8 @@ backward (input and weight gradients), one torch thread — about 92 % of a Time
   (Inductor, C++ kernels for the elementwise chains, matmuls as library calls);
 * ``plain-compiled-cpp-wrapper`` — the same with Inductor's C++ wrapper (no Python between kernels).
 
-Each compiled entry records its compile time (first call) and the largest gradient difference to the fused eager
+Each compiled entry records its compile time (``compile_s``: the first call in this process, so Inductor's on-disk
+cache of an earlier run shortens it) and the largest gradient difference to the fused eager
 path; every entry records its median over the fused eager path's median measured in the same test
 (``ratio_to_fused_eager``; > 1 means slower).
 
