@@ -47,7 +47,9 @@ def test_device_is_runtime_only(name):
     assert on_cpu.instantiate("cuda:1").device == "cpu"  # … never an explicit one
 
 
-def test_timed_compute_passes_the_cells_device(sines, monkeypatch):
+@pytest.fixture
+def devices_seen(monkeypatch) -> list[str]:
+    """The ``device`` of every discriminative score computed during the test, in order."""
     seen = []
     real = DiscriminativeScore._compute
 
@@ -56,9 +58,13 @@ def test_timed_compute_passes_the_cells_device(sines, monkeypatch):
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(DiscriminativeScore, "_compute", spy)
+    return seen
+
+
+def test_timed_compute_passes_the_cells_device(sines, devices_seen):
     spec = MetricSpec.build("discriminative[iterations=2,repeats=1]", preset="smoke", protocol="tsbench", repeats=None)
     timed_compute(spec, *sines, seed=0, device="cpu")
-    assert seen == ["cpu"]
+    assert devices_seen == ["cpu"]
 
 
 # same numbers --------------------------------------------------------------------------------------------
@@ -201,21 +207,13 @@ def test_device_audit_sees_no_sync_and_no_deviceless_factory_in_the_ensemble_ste
 
 
 
-def test_the_runner_scores_on_the_cells_device(tmp_path, monkeypatch):
+def test_the_runner_scores_on_the_cells_device(tmp_path, devices_seen):
     """``tsbench run --device cpu`` on a GPU machine must not score on the GPU: the runner hands the cell's
     device to metrics whose ``device`` is left at ``"auto"`` (before, they kept ``"auto"``: CUDA when visible)."""
     from tsbench.runner.execute import run_cell
     from tsbench.runner.grid import plan_cells
 
-    seen = []
-    real = DiscriminativeScore._compute
-
-    def spy(self, *args, **kwargs):
-        seen.append(self.device)
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(DiscriminativeScore, "_compute", spy)
     (cell,) = plan_cells(["sines"], ["gaussian"], ["discriminative[iterations=2,repeats=1]"], seeds=1,
                          preset="smoke", protocol="tsbench", device="cpu")
     run_cell(cell, str(tmp_path / "runs"))
-    assert seen == ["cpu"]
+    assert devices_seen == ["cpu"]
