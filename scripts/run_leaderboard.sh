@@ -20,4 +20,4 @@ for protocol in timegan2019 tsbench; do
 done
 tsbench table --out "$out" --format records --output results/records.csv
 tsbench table --records results/records.csv --results-dir results
-tsbench table --out "$out" --format html --output results/report.html
+tsbench table --out "$out" --format html --output "$out/report.html"  # several MB of figures: not committed

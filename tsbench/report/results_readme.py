@@ -47,8 +47,9 @@ lengthen them, so compare them only between runs on otherwise idle machines.
 - [`leaderboard.json`](leaderboard.json) — the same leaderboard, machine-readable and versioned
   ([schema](../docs/leaderboard-json.md)).
 - [`records.csv`](records.csv) — the tidy records (one row per cell × metric output × repeat, with provenance).
-- `report.html` — tables, ranks and figures; it needs the run folder (`tsbench table --out RUN --results-dir
-  results`), so it is not part of the re-render check.
+- `report.html` (tables, ranks and figures) is not committed: its figures make it several MB and it needs the run
+  folder. `scripts/run_leaderboard.sh` writes it into the run folder; from any run folder:
+  `tsbench table --out RUN --format html --output report.html`.
 """
 
 
