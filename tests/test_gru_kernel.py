@@ -2,7 +2,7 @@
 bit: outputs and every requested gradient, float32 and float64, each ``needs_input_grad`` subset, odd shapes, and
 TimeGAN training steps; and ``TSBENCH_GRU_KERNEL`` selects the loops, falling back to Python with one warning.
 
-The extension is built once per session (``loops`` fixture; about 20 s the first time, then loaded from torch's
+The extension is built once per session (``loops`` fixture; built the first time, then loaded from torch's
 extensions folder); the tests that need it are skipped where no C++ toolchain is installed.
 """
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Does ``torch.compile`` make TimeGAN's recurrence faster on the CPU? (issue 16, item 1)
 
 One TimeGAN-sized GRU stack (TF1 ``GRUCell``, 3 layers, hidden 24, batch 128, 24 steps, input 24), forward plus
-backward (input and weight gradients), one torch thread — about 92 % of a TimeGAN joint step is such passes
-(torch.profiler on ``Trainer.joint_step``). Variants:
+backward (input and weight gradients), one torch thread — most of a TimeGAN joint step is such passes (see ``torch.profiler`` on
+``Trainer.joint_step``). Variants:
 
 * ``fused-eager`` — the shipped :class:`tsbench.nn.gru.TF1GRU` (one autograd function per layer: the input
   projections of all steps in one matmul, in-place steps, a hand-written backward) with its per-step loops in

@@ -17,8 +17,8 @@ Two C++ versions of each loop:
 The ATen loops run the dispatcher below autograd (``at::AutoDispatchBelowADInplaceOrView``): autograd is off inside
 a ``Function``'s forward and backward, and the buffers are saved for backward after the loop.
 
-The extension is compiled by :func:`torch.utils.cpp_extension.load_inline` (needs a C++ compiler and ``ninja``;
-about 20 s) into torch's extensions folder (``$TORCH_EXTENSIONS_DIR``, default ``~/.cache/torch_extensions``) the
+The extension is compiled by :func:`torch.utils.cpp_extension.load_inline` (needs a C++ compiler and ``ninja``)
+into torch's extensions folder (``$TORCH_EXTENSIONS_DIR``, default ``~/.cache/torch_extensions``) the
 first time it is needed, and loaded from there afterwards; torch rebuilds it when the source below changes.
 Processes that build at the same time wait on torch's lock file in the build folder while one of them compiles.
 A process killed during its build leaves that lock behind, and torch would wait on it for ever: a lock older than
@@ -35,7 +35,7 @@ from pathlib import Path
 import torch
 
 NAME = "tsbench_tf1_gru"
-#: a build lock older than this (seconds) was left by a process killed during its build (a build takes ~20 s)
+#: a build lock older than this (seconds) was left by a process killed during its build (many builds long)
 STALE_LOCK_S = 600.0
 
 SOURCE = r"""
@@ -485,7 +485,7 @@ def _build_dir() -> Path | None:
 
 
 def load() -> Loops:
-    """The C++ loops, compiling the extension if needed (the first call takes about 20 s; later processes load
+    """The C++ loops, compiling the extension if needed (the first call builds it; later processes load
     the cached build). Raises :class:`RuntimeError` (the build's error as its cause) when it cannot be built; a
     failure is remembered for the rest of the process."""
     global _loops, _error

@@ -23,7 +23,7 @@ requested (``torch.autograd.grad`` on other parameters skips them). Tensors are 
 ``(T, B, features)`` throughout.
 
 Step loops: the per-step loops of the forward and the backward run in Python (:func:`_forward_steps`,
-:func:`_backward_steps`, the reference) or in C++ (:mod:`tsbench.nn._gru_cpp`, compiled on first use, about 20 s,
+:func:`_backward_steps`, the reference) or in C++ (:mod:`tsbench.nn._gru_cpp`, compiled on first use,
 then cached), with bit-identical results (``torch.equal`` on outputs and every gradient, float32 and float64:
 tests/test_gru_kernel.py) — which one ran never changes a number. The environment variable ``TSBENCH_GRU_KERNEL``
 selects them:
