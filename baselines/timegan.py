@@ -41,7 +41,7 @@ from tsbench.card import Card
 from tsbench.errors import InputError
 from tsbench.params import NON_NEGATIVE, POSITIVE, STRICTLY_POSITIVE, Interval
 from tsbench.memory import retain_freed_memory
-from tsbench.nn.gru import TF1GRU
+from tsbench.nn.gru import CuDNNGRU, TF1GRU
 from tsbench.nn.optim import MaskedAdam
 
 from ._torch import TorchGenerator, random_batch
@@ -51,11 +51,13 @@ D_LOSS_THRESHOLD = 0.15
 
 
 class RecurrentNet(nn.Module):
-    """GRUCell stack + dense layer (+ sigmoid): (T, B, in) → (T, B, out)."""
+    """GRU stack + dense layer (+ sigmoid): (T, B, in) → (T, B, out). ``cell``: ``"tf1"`` (TF1 ``GRUCell``,
+    :class:`~tsbench.nn.gru.TF1GRU`) or ``"cudnn"`` (``torch.nn.GRU``, :class:`~tsbench.nn.gru.CuDNNGRU`)."""
 
-    def __init__(self, in_dim: int, hidden: int, layers: int, out_dim: int, *, sigmoid: bool, init: str):
+    def __init__(self, in_dim: int, hidden: int, layers: int, out_dim: int, *, sigmoid: bool, init: str,
+                 cell: str = "tf1"):
         super().__init__()
-        self.rnn = TF1GRU(in_dim, hidden, layers, init)
+        self.rnn = (TF1GRU if cell == "tf1" else CuDNNGRU)(in_dim, hidden, layers, init)
         self.head = nn.Linear(hidden, out_dim)
         self.sigmoid = sigmoid
         if init == "tf1":  # tf.contrib.layers.fully_connected: Glorot-uniform weights, zero bias
@@ -139,6 +141,10 @@ class TimeGAN(TorchGenerator):
     lr : Adam learning rate of every solver.
     gru_init : ``"tf1"`` (default; the reference code's initialisers: Glorot-uniform kernels, GRU gate
         bias 1.0 so the gates start open) or ``"torch"`` (``nn.GRU`` / ``nn.Linear`` defaults).
+    cell : ``"tf1"`` (default; the reference code's ``GRUCell``, :class:`~tsbench.nn.gru.TF1GRU`) or ``"cudnn"``
+        (``torch.nn.GRU``, cuDNN on CUDA, :class:`~tsbench.nn.gru.CuDNNGRU`): a different model — the reset gate
+        after the hidden matmul, a hidden bias per gate — with its own display name (``timegan[cell=cudnn]``),
+        cell ids and seeds; ``gru_init="tf1"`` gives its weights TF1's initial values.
     device : ``"cpu"``, ``"cuda"`` or ``"auto"``.
     amp : bfloat16 autocast on CUDA for the dense layers and losses (the GRU core stays float32).
     """
@@ -172,6 +178,8 @@ class TimeGAN(TorchGenerator):
             "variable-length sequences (the reference's T feed) are not supported: all windows have the same length",
             "randomness from explicit seeded generators instead of NumPy's global state",
             "amp=True (CUDA only) autocasts the dense layers and losses to bfloat16; the GRU core stays float32",
+            "cell='cudnn' (opt-in, a different model with its own display name): torch.nn.GRU, cuDNN's reset-after "
+            "cell with a hidden bias per gate, for speed on a GPU; the default cell='tf1' is the reference's",
             "quick preset: the paper's architecture with a CPU budget, not the paper's 50 000 steps per phase: 200 "
             "embedding and 200 supervised steps, 300 joint steps (joint_iterations) and lr 2e-3 for every solver "
             "(the reference: 1e-3). Whether it beats the gaussian null at this budget, per dataset and metric: "
@@ -189,7 +197,7 @@ class TimeGAN(TorchGenerator):
                              "iterations": POSITIVE,
                              "pretrain_iterations": POSITIVE, "joint_iterations": POSITIVE, "gamma": NON_NEGATIVE,
                              "lr": STRICTLY_POSITIVE,
-                             "gru_init": ("tf1", "torch")}
+                             "gru_init": ("tf1", "torch"), "cell": ("tf1", "cudnn")}
     presets = {
         "smoke": {"hidden_dim": 8, "num_layers": 2, "batch_size": 32, "iterations": 20},
         "quick": {"hidden_dim": 24, "num_layers": 3, "batch_size": 128, "iterations": 200, "joint_iterations": 300,
@@ -199,8 +207,8 @@ class TimeGAN(TorchGenerator):
 
     def __init__(self, hidden_dim: int = 24, num_layers: int = 3, batch_size: int = 128, iterations: int = 50000,
                  pretrain_iterations: int | None = None, joint_iterations: int | None = None,
-                 gamma: float = 1.0, lr: float = 1e-3, gru_init: str = "tf1", device: str = "cpu",
-                 amp: bool = False):
+                 gamma: float = 1.0, lr: float = 1e-3, gru_init: str = "tf1", cell: str = "tf1",
+                 device: str = "cpu", amp: bool = False):
         self.hidden_dim = hidden_dim
         self.num_layers = num_layers
         self.batch_size = batch_size
@@ -210,6 +218,7 @@ class TimeGAN(TorchGenerator):
         self.gamma = gamma
         self.lr = lr
         self.gru_init = gru_init
+        self.cell = cell
         self.device = device
         self.amp = amp
 
@@ -232,16 +241,19 @@ class TimeGAN(TorchGenerator):
         if self.gru_init not in ("tf1", "torch"):
             raise InputError("TimeGAN gru_init", expected="'tf1' or 'torch'", got=repr(self.gru_init),
                              fix="pass gru_init='tf1' (reference initialisers) or 'torch'")
+        if self.cell not in ("tf1", "cudnn"):
+            raise InputError("TimeGAN cell", expected="'tf1' or 'cudnn'", got=repr(self.cell),
+                             fix="pass cell='tf1' (the reference's GRUCell) or 'cudnn' (torch.nn.GRU)")
 
     def _build(self, seq_len: int, n_features: int) -> dict[str, nn.Module]:
         self._check_params()
-        h, k, init = int(self.hidden_dim), int(self.num_layers), self.gru_init
+        h, k, kw = int(self.hidden_dim), int(self.num_layers), {"init": self.gru_init, "cell": self.cell}
         return {
-            "embedder": RecurrentNet(n_features, h, k, h, sigmoid=True, init=init),
-            "recovery": RecurrentNet(h, h, k, n_features, sigmoid=True, init=init),
-            "generator": RecurrentNet(n_features, h, k, h, sigmoid=True, init=init),
-            "supervisor": RecurrentNet(h, h, k - 1, h, sigmoid=True, init=init),
-            "discriminator": RecurrentNet(h, h, k, 1, sigmoid=False, init=init),
+            "embedder": RecurrentNet(n_features, h, k, h, sigmoid=True, **kw),
+            "recovery": RecurrentNet(h, h, k, n_features, sigmoid=True, **kw),
+            "generator": RecurrentNet(n_features, h, k, h, sigmoid=True, **kw),
+            "supervisor": RecurrentNet(h, h, k - 1, h, sigmoid=True, **kw),
+            "discriminator": RecurrentNet(h, h, k, 1, sigmoid=False, **kw),
             "scaler": MinMax(n_features),
         }
 

@@ -4,7 +4,8 @@
 * :mod:`tsbench.nn.init` — the initialisers: Glorot-uniform and ``torch.nn.GRU``'s ``U(−1/√H, 1/√H)``;
 * :mod:`tsbench.nn.gru` — the TensorFlow 1 ``GRUCell`` (the cell of the TimeGAN reference code): its equations,
   its initialisation (:func:`~tsbench.nn.gru.tf1_gru_parameters`) and a stack of them for one network,
-  time-major (``TF1GRU``: TimeGAN's five networks);
+  time-major (``TF1GRU``: TimeGAN's five networks), and ``CuDNNGRU``, ``torch.nn.GRU`` behind the same
+  interface (TimeGAN's ``cell="cudnn"`` variant: a different, reset-after cell);
 * :mod:`tsbench.nn.ensemble` — ``R`` independent one-layer GRUs trained as one (``EnsembleGRU``: the post-hoc
   discriminative and predictive scores), batch-last, the ``tf1`` cell of :mod:`.gru` or ``torch.nn.GRU``'s;
 * :mod:`tsbench.nn.optim` — TF1's Adam: ``MaskedAdam`` (a data-dependent step without a host sync) and

@@ -238,4 +238,44 @@ class TF1GRU(nn.Module):
         return x
 
 
-__all__ = ["TF1_GATE_BIAS", "TF1GRU", "TF1GRULayer", "tf1_gru_parameters"]
+class CuDNNGRU(nn.Module):
+    """``torch.nn.GRU`` (cuDNN on CUDA) as a drop-in for :class:`TF1GRU`: time-major (T, B, I) → (T, B, H).
+
+    A *different cell* from TF1's: the reset gate multiplies the hidden part of the candidate *after* its matmul,
+    ``c = tanh(W_c x + b_c + r·(U_c h + b_hc))``, and it has a second (hidden) bias per gate. With
+    ``init="tf1"`` its input/hidden weights get exactly TF1's initial values (:func:`tf1_gru_parameters`, Glorot over
+    the concatenated ``(I+H, ·)`` shapes, drawn from torch's global RNG in the same order), the input gate bias 1.0,
+    and the hidden biases 0; ``init="torch"`` keeps ``nn.GRU``'s ``U(−1/√H, 1/√H)``. The update gate plays TF1's
+    ``u`` (``h' = u·h + (1 − u)·c`` in both). Under autocast the recurrence runs in float32, as the TF1 cell does.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int, init: str = "tf1"):
+        super().__init__()
+        with torch.random.fork_rng(devices=[]):  # nn.GRU's own draws leave the global RNG as it was: only
+            self.rnn = nn.GRU(input_size, hidden_size, num_layers)  # reset_parameters draws (TF1's order for "tf1")
+        self.reset_parameters(init)
+
+    def reset_parameters(self, init: str = "tf1") -> None:
+        if init == "torch":
+            self.rnn.reset_parameters()
+            return
+        if init != "tf1":
+            raise ValueError(f"init must be 'tf1' or 'torch', got {init!r}")
+        H = self.rnn.hidden_size
+        with torch.no_grad():
+            for k in range(self.rnn.num_layers):
+                I = self.rnn.input_size if k == 0 else H
+                gate_kernel, gate_bias, cand_kernel, cand_bias = tf1_gru_parameters(
+                    I, H, lambda shape: nn.init.xavier_uniform_(torch.empty(shape)))
+                # nn.GRU's rows: [reset | update | new], (3H, I) for the input, (3H, H) for the hidden state
+                getattr(self.rnn, f"weight_ih_l{k}").copy_(torch.cat([gate_kernel[:I], cand_kernel[:I]], 1).t())
+                getattr(self.rnn, f"weight_hh_l{k}").copy_(torch.cat([gate_kernel[I:], cand_kernel[I:]], 1).t())
+                getattr(self.rnn, f"bias_ih_l{k}").copy_(torch.cat([gate_bias, cand_bias]))
+                getattr(self.rnn, f"bias_hh_l{k}").zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(x.device.type, enabled=False):  # the parameters' precision, as the TF1 cell
+            return self.rnn(x.to(self.rnn.weight_hh_l0.dtype))[0]
+
+
+__all__ = ["TF1_GATE_BIAS", "CuDNNGRU", "TF1GRU", "TF1GRULayer", "tf1_gru_parameters"]
