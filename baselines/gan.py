@@ -15,15 +15,19 @@ Bengio, Y. "Generative Adversarial Nets." NeurIPS 2014. https://arxiv.org/abs/14
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from tsbench.card import Card
 from tsbench.errors import InputError
+from tsbench.nn.stacked import StackedModules
 from tsbench.params import POSITIVE, STRICTLY_POSITIVE
+from tsbench.validation import check_windows
 
-from ._torch import TorchGenerator, random_batch
+from ._torch import TorchGenerator, _fork_rng_from, random_batch, resolve_device, seeded_generator
 
 
 class GAN(TorchGenerator):
@@ -149,6 +153,96 @@ class GAN(TorchGenerator):
             loss_g = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))  # non-saturating
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
+        opt_g.step()
+        return loss_d.detach(), loss_g.detach()
+
+    # several seeds as one batched model -----------------------------------------------------------------------
+    def fit_seeds(self, X, seeds: Sequence[int], *, callbacks: Sequence | None = None) -> list["GAN"]:
+        """One fitted copy of this GAN per seed, trained together as one batched model (issue 16, item 2).
+
+        Copy ``m`` equals ``clone(self).fit(X, seed=seeds[m])`` to float tolerance: the same initial weights, the
+        same batches and noise (each seed's own generator, drawn in the same order), the same Adam updates; only
+        the matrix products are batched (:class:`tsbench.nn.stacked.StackedModules`), which changes float
+        rounding — and a GAN's training amplifies rounding differences over many steps, so long fits agree in
+        distribution, not value by value. ``callbacks[m](step, total, losses)`` receives copy ``m``'s progress.
+        Not resumable from a mid-fit checkpoint (a batched fit starts over), and a non-finite loss in any copy
+        fails them all. ``X``: windows (n, seq_len, n_features) in [0, 1], or one such array per seed (the
+        runner's splits differ by seed index; the window shape must be the same); ``seeds``: distinct integers.
+        """
+        from sklearn.base import clone
+
+        seeds = [int(s) for s in seeds]
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise InputError("GAN.fit_seeds seeds", expected="one or more distinct integers", got=repr(seeds),
+                             fix="pass e.g. seeds=[0, 1, 2]")
+        per_seed = isinstance(X, (list, tuple))
+        Xs = [check_windows(x, what=f"GAN.fit_seeds X[{m}]") for m, x in enumerate(X)] if per_seed else \
+            [check_windows(X, what="GAN.fit_seeds X")] * len(seeds)
+        if len(Xs) != len(seeds) or len({x.shape[1:] for x in Xs}) != 1:
+            raise InputError("GAN.fit_seeds X", expected=f"one window array, or {len(seeds)} (one per seed) of one "
+                             "window shape", got=f"{len(Xs)} arrays of shapes {sorted({x.shape for x in Xs})}",
+                             fix="pass the same windows for every seed, or one array per seed")
+        X = Xs[0]
+        callbacks = list(callbacks) if callbacks is not None else [None] * len(seeds)
+        if len(callbacks) != len(seeds):
+            raise InputError("GAN.fit_seeds callbacks", expected=f"{len(seeds)} (one per seed)",
+                             got=str(len(callbacks)), fix="pass one callback per seed, or none")
+        device = resolve_device(self.device)
+        models = [clone(self) for _ in seeds]
+        for model, seed in zip(models, seeds):  # exactly what TorchGenerator._fit does before training
+            model.device_, model.seq_len_, model.n_features_in_ = device, int(X.shape[1]), int(X.shape[2])
+            with _fork_rng_from(torch.Generator().manual_seed(seed)):
+                model.nets_ = nn.ModuleDict(model._build(X.shape[1], X.shape[2])).to(device)
+            model.history_ = []
+        rngs = [seeded_generator(seed + 1, device) for seed in seeds]
+        flats = [torch.as_tensor(x, device=device).reshape(x.shape[0], -1) for x in Xs]
+        if self.output == "tanh":
+            flats = [flat * 2 - 1 for flat in flats]
+        G = StackedModules([m.nets_["generator"] for m in models])
+        D = StackedModules([m.nets_["discriminator"] for m in models])
+        opt_g, opt_d = torch.optim.Adam(G.parameters(), lr=self.lr), torch.optim.Adam(D.parameters(), lr=self.lr)
+        total = int(self.iterations)
+        schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 - i / max(total, 1))
+                     for opt in (opt_g, opt_d)] if self.lr_decay else []
+        for step in range(1, total + 1):
+            loss_d, loss_g = models[0]._stacked_step(flats, rngs, G, D, opt_g, opt_d)
+            for schedule in schedules:
+                schedule.step()
+            if step % self.log_every == 0 or step == total:
+                for model, callback, d, g in zip(models, callbacks, loss_d.tolist(), loss_g.tolist()):
+                    model.log(step, d_loss=d, g_loss=g)
+                    if callback is not None:
+                        callback(step, total, {"d_loss": d, "g_loss": g})
+        G.write_back([m.nets_["generator"] for m in models])
+        D.write_back([m.nets_["discriminator"] for m in models])
+        for model in models:
+            model.nets_.eval()
+            model.is_fitted_ = True
+        return models
+
+    def _stacked_step(self, flats, rngs, G: StackedModules, D: StackedModules, opt_g, opt_d):
+        """:meth:`train_step` of every copy at once (copy ``m`` on ``flats[m]``); returns the per-copy losses
+        ``(M,)``, ``(M,)``."""
+        reals, noises = [], []
+        for flat, rng in zip(flats, rngs):  # each copy's draws from its own generator, in train_step's order
+            reals.append(random_batch(flat, int(self.batch_size), rng))
+            noises.append(torch.randn(reals[-1].shape[0], self.z_dim, generator=rng, device=flat.device))
+        real, z = torch.stack(reals), torch.stack(noises)
+        with self.autocast():
+            fake = G(z)
+            logits_real, logits_fake = D(real).float(), D(fake.detach()).float()
+            loss_d = (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real), reduction="none")
+                      .mean((1, 2))
+                      + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake),
+                                                           reduction="none").mean((1, 2)))
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.sum().backward()  # the copies' losses summed: each copy's gradient is its own loss's
+        opt_d.step()
+        with self.autocast():
+            logits = D(fake).float()
+            loss_g = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits), reduction="none").mean((1, 2))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.sum().backward()
         opt_g.step()
         return loss_d.detach(), loss_g.detach()
 
