@@ -4,12 +4,14 @@
     python scripts/gpu_check.py --device cpu --quick cpu-check.json  # tiny settings on a CPU (the tests)
 
 Writes ONE JSON file (keys in docs/gpu.md) with the torch version, the device name and the git sha, and for each
-built-in torch generator (gan, crnngan, nrgan, timegan) at its ``paper`` architecture:
+entry of :data:`GENERATORS` — the built-in model generators of the ``paper`` grid (gan, crnngan, nrgan, timegan,
+timevae, diffusion_ts) and the opt-in variant ``timegan[cell=cudnn]`` — at its ``paper`` architecture:
 
-* ``eager`` — the training-step time: the fit's own loop, timed between consecutive progress callbacks (every
-  ``log_every`` = 10 steps, one logging read-out each, as in a real run) with ``torch.cuda.synchronize()`` before
-  each clock read; per step kind (``train``; crnngan ``pretrain``; timegan ``phase1``–``phase3``) the median
-  over the intervals after ``--warmup`` warm-up intervals;
+* ``eager`` — the training-step time: a short fit (:attr:`Model.short_fit`) timed between consecutive progress
+  callbacks (every ``log_every`` = 10 steps, one logging read-out each, as in a real run) with
+  ``torch.cuda.synchronize()`` before each clock read; per step kind (told by the losses the generator reports,
+  :attr:`Model.step_kind`: ``train``; crnngan ``pretrain``; timegan ``phase1``–``phase3``) the median over the
+  intervals after ``--warmup`` warm-up intervals;
 * ``compile`` — the same with every parameterised network wrapped in ``torch.compile`` (default mode), in a
   subprocess with a timeout; a compile error or timeout is reported as ``failed``/``skipped`` with the reason;
 * ``sync_debug`` (CUDA only) — the fit under ``torch.cuda.set_sync_debug_mode``: ``"warn"`` from the first
@@ -19,15 +21,18 @@ built-in torch generator (gan, crnngan, nrgan, timegan) at its ``paper`` archite
   synchronising call must be a logging read-out (a line the ``"warn"`` pass saw only in logging steps);
 * ``determinism`` — two fits with the same seed under ``torch.use_deterministic_algorithms(True)`` (with
   ``CUBLAS_WORKSPACE_CONFIG`` set, before torch starts) must give identical samples;
-* ``paper`` — the number of steps of each kind at the ``paper`` preset on the Sines training split and the
-  projected fit time (steps × median step time; set-up and sampling excluded).
+* ``paper`` — the number of steps of each kind at the ``paper`` preset on the Sines training split
+  (:attr:`Model.steps`) and the projected fit time (steps × median step time; set-up and sampling excluded).
 
 Then ``posthoc``: the discriminative and the predictive score (``paper`` preset, default protocol, 10 repeats) on
 one Sines cell, computed on the device (the metrics' runtime ``device``) and timed (goal: ≤ 5 s together on an
-H100/H200-class GPU), with ``cpu_match``: both scores at a small size on the device and on the CPU, compared; and ``projection``: the ``paper`` grid ``tsbench run --all --preset paper`` (Sines, ``--seeds``
-seeds) projected from the above — fits of the four models plus both post-hoc scores for every row.
-A global ``--budget-s`` (default 280 s) bounds the run: a section that would not fit is skipped with a reason.
-Failures are recorded in the JSON, never raised; the exit status is 0 once the file is written.
+H100/H200-class GPU), with ``cpu_match``: both scores at a small size on the device and on the CPU, compared; and
+``projection``: the ``paper`` grid ``tsbench run --all --preset paper`` (Sines, ``--seeds`` seeds) projected from the
+above — fits of the grid's models (not the variant) plus both post-hoc scores for every row.
+
+Order (most important first): eager timings of every entry, post-hoc scores, sync debug and determinism,
+torch.compile. A global ``--budget-s`` (default 280 s) bounds the run: a section that would not fit is skipped
+with a reason. Failures are recorded in the JSON, never raised; the exit status is 0 once the file is written.
 """
 from __future__ import annotations
 
@@ -48,11 +53,124 @@ import sys  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Callable, NamedTuple  # noqa: E402
 
-SCHEMA = "tsbench-gpu-check/1"
+SCHEMA = "tsbench-gpu-check/2"
 ROOT = Path(__file__).resolve().parents[1]
-GENERATORS = {"gan": "tsbench.baselines.gan:GAN", "crnngan": "tsbench.baselines.crnngan:CRNNGAN",
-              "nrgan": "tsbench.baselines.nrgan:NRGAN", "timegan": "tsbench.baselines.timegan:TimeGAN"}
+
+
+# the generators: how to drive each one ----------------------------------------------------------------------
+class Model(NamedTuple):
+    """How the check drives one entry of :data:`GENERATORS`.
+
+    ``short_fit(log_every, n)``: the parameter overrides of a fit with at least ``n`` timed intervals (between
+    consecutive progress callbacks) of every step kind whose length the overrides decide (crnngan's pretraining
+    follows from the windows). ``steps(model, n_train)``: the training steps of each kind of ``model.fit`` on
+    ``n_train`` windows (the generator's loop). ``step_kind(losses)``: the kind of the steps a progress callback
+    closes, from the losses the generator passes to ``callback(step, total, losses)``. ``step_params``: the
+    parameters the step counts follow from (recorded under ``paper``). ``stops_early(model)``: the fit may end
+    before ``steps`` (which is then an upper bound). ``fixed``: a variant's parameters. ``grid``: a row of
+    ``tsbench run --all`` (counted in the projection). ``few_windows``: fitted on ``crnngan_windows`` windows.
+    """
+
+    target: str
+    short_fit: Callable[[int, int], dict]
+    steps: Callable[[object, int], dict]
+    step_kind: Callable[[dict], str]
+    step_params: tuple
+    stops_early: Callable[[object], bool] = lambda model: False
+    fixed: dict = {}
+    grid: bool = True
+    few_windows: bool = False
+
+
+def _one_kind(losses: dict) -> str:
+    return "train"
+
+
+def _crnngan_kind(losses: dict) -> str:
+    """Pretraining reports ``pretrain_mse``; the adversarial steps ``d_loss``/``g_loss``."""
+    return "pretrain" if "pretrain_mse" in losses else "train"
+
+
+def _timegan_kind(losses: dict) -> str:
+    """Phase 1 (embedding) reports ``recon_rmse``, 2 (supervised) ``g_loss_s``, 3 (joint) adds the adversarial
+    losses ``g_loss_u`` and ``d_loss``."""
+    if {"g_loss_u", "d_loss"} & set(losses):
+        return "phase3"
+    return "phase1" if "recon_rmse" in losses else "phase2"
+
+
+def _iterations_fit(log_every: int, n: int) -> dict:
+    """gan, nrgan: a callback every ``log_every`` steps from step ``log_every`` on: n + 1 callbacks, n intervals."""
+    return {"iterations": log_every * (n + 1)}
+
+
+def _crnngan_fit(log_every: int, n: int) -> dict:
+    """The adversarial steps' intervals start at the pretraining's last callback."""
+    return {"iterations": log_every * n}
+
+
+def _timegan_fit(log_every: int, n: int) -> dict:
+    """Three phases of ``iterations`` steps, each with a callback at its first step and every ``log_every``."""
+    return {"iterations": log_every * n, "pretrain_iterations": None, "joint_iterations": None}
+
+
+def _timevae_fit(log_every: int, n: int) -> dict:
+    """``max_steps`` updates (``epochs`` ≥ that: one update per epoch at least); no early stop of the timed fit."""
+    steps = log_every * (n + 1)
+    return {"epochs": steps, "max_steps": steps, "early_stopping": False}
+
+
+def _diffusion_ts_fit(log_every: int, n: int) -> dict:
+    """``train_steps`` updates of ``grad_accumulation`` mini-batches (kept: it is the step's cost) without the
+    warm-up, so that the timed updates run the plateau scheduler as all the paper's after its warm-up."""
+    return {"train_steps": log_every * (n + 1), "warmup_steps": 0}
+
+
+def _iterations_steps(model, n_train: int) -> dict:
+    return {"train": int(model.iterations)}
+
+
+def _crnngan_steps(model, n_train: int) -> dict:
+    """``pretrain_epochs`` epochs of ⌈n_train / batch_size⌉ pretraining steps, then ``iterations``."""
+    per_epoch = math.ceil(n_train / int(model.batch_size))
+    return {"pretrain": int(model.pretrain_epochs) * per_epoch, "train": int(model.iterations)}
+
+
+def _timegan_steps(model, n_train: int) -> dict:
+    return dict(zip(("phase1", "phase2", "phase3"), model.phase_lengths()))
+
+
+def _timevae_steps(model, n_train: int) -> dict:
+    """``epochs`` × ⌈n_train / min(batch_size, n_train)⌉ updates, capped at ``max_steps``."""
+    total = int(model.epochs) * math.ceil(n_train / min(int(model.batch_size), n_train))
+    return {"train": total if model.max_steps is None else min(total, int(model.max_steps))}
+
+
+def _diffusion_ts_steps(model, n_train: int) -> dict:
+    """``train_steps`` updates, each of ``grad_accumulation`` mini-batches."""
+    return {"train": int(model.train_steps)}
+
+
+#: the check's entries, in the order of the run: the paper grid's model generators, then the opt-in variant
+GENERATORS: dict[str, Model] = {
+    "gan": Model("tsbench.baselines.gan:GAN", _iterations_fit, _iterations_steps, _one_kind, ("iterations",)),
+    "crnngan": Model("tsbench.baselines.crnngan:CRNNGAN", _crnngan_fit, _crnngan_steps, _crnngan_kind,
+                     ("iterations", "pretrain_epochs", "batch_size"), few_windows=True),
+    "nrgan": Model("tsbench.baselines.nrgan:NRGAN", _iterations_fit, _iterations_steps, _one_kind, ("iterations",)),
+    "timegan": Model("tsbench.baselines.timegan:TimeGAN", _timegan_fit, _timegan_steps, _timegan_kind,
+                     ("iterations", "pretrain_iterations", "joint_iterations")),
+    "timevae": Model("tsbench.baselines.timevae:TimeVAE", _timevae_fit, _timevae_steps, _one_kind,
+                     ("epochs", "max_steps", "batch_size", "early_stopping"),
+                     stops_early=lambda model: bool(model.early_stopping)),
+    "diffusion_ts": Model("tsbench.baselines.diffusion_ts:DiffusionTS", _diffusion_ts_fit, _diffusion_ts_steps,
+                          _one_kind, ("train_steps", "grad_accumulation", "warmup_steps")),
+}
+GENERATORS["timegan[cell=cudnn]"] = GENERATORS["timegan"]._replace(fixed={"cell": "cudnn"}, grid=False)
+#: the entries the projection of the ``paper`` grid counts (the faithful defaults, not the variant)
+GRID = tuple(name for name, model in GENERATORS.items() if model.grid)
+
 #: the keys of the JSON file (tests/test_gpu_check.py checks them; docs/gpu.md describes them)
 TOP_KEYS = ("schema", "created", "quick", "device", "device_name", "torch_version", "cuda_version", "git_sha",
             "git_dirty", "python", "platform", "settings", "generators", "posthoc", "projection", "elapsed_s",
@@ -60,13 +178,15 @@ TOP_KEYS = ("schema", "created", "quick", "device", "device_name", "torch_versio
 GENERATOR_KEYS = ("params", "eager", "compile", "sync_debug", "determinism", "paper")
 
 FULL = {"preset": "paper", "warmup": 2, "intervals": 10, "compile_warmup": 3, "compile_intervals": 5,
-        "determinism_iterations": 20, "crnngan_windows": 400, "posthoc_preset": "paper", "posthoc_windows": None,
-        "posthoc_repeats": 10,
-        "compile_timeout_s": 60.0, "budget_s": 280.0}
+        "sync_debug_intervals": 3, "determinism_intervals": 2, "crnngan_windows": 400, "posthoc_preset": "paper",
+        "posthoc_windows": None, "posthoc_repeats": 10, "compile_timeout_s": 60.0, "budget_s": 280.0}
 QUICK = {"preset": "smoke", "warmup": 1, "intervals": 1, "compile_warmup": 1, "compile_intervals": 1,
-         "determinism_iterations": 2, "crnngan_windows": 64, "posthoc_preset": "smoke", "posthoc_windows": 200,
-         "posthoc_repeats": 2,
-         "compile_timeout_s": 30.0, "budget_s": 120.0}
+         "sync_debug_intervals": 3, "determinism_intervals": 1, "crnngan_windows": 64, "posthoc_preset": "smoke",
+         "posthoc_windows": 200, "posthoc_repeats": 2, "compile_timeout_s": 30.0, "budget_s": 120.0}
+#: least time (s) a section needs to start (the estimate when nothing better is known)
+MIN_NEED_S = 5.0
+#: how many times slower a fit runs under the device audit's interceptors (sync_debug's estimate; CPU-measured)
+AUDIT_SLOWDOWN = 4.0
 
 
 # helpers --------------------------------------------------------------------------------------------------
@@ -93,34 +213,30 @@ def git_state() -> tuple[str | None, bool | None]:
 
 
 def load_class(name: str):
-    module, cls = GENERATORS[name].split(":")
+    """The generator class of entry ``name`` (a variant's is its base's)."""
+    module, cls = GENERATORS[name].target.split(":")
     return getattr(importlib.import_module(module), cls)
 
 
+def short_fit(name: str, intervals: int) -> dict:
+    """Parameter overrides of a fit of entry ``name`` with ≥ ``intervals`` timed intervals of each step kind."""
+    return GENERATORS[name].short_fit(int(load_class(name).log_every), int(intervals))
+
+
 def step_kind(name: str, losses: dict) -> str:
-    """The kind of the steps a progress callback closes (each kind has its own cost), told by the losses the
-    generator reports: crnngan's pretraining reports ``pretrain_mse``; timegan's phases report ``recon_rmse``
-    (1, embedding), ``g_loss_s`` (2, supervised) and the adversarial losses (3, joint)."""
-    if "phase" in losses:
-        return f"phase{int(losses['phase'])}"
-    if name == "timegan":
-        if {"g_loss_u", "d_loss"} & set(losses):
-            return "phase3"
-        return "phase1" if "recon_rmse" in losses else "phase2"
-    if "pretrain_mse" in losses:
-        return "pretrain"
-    return "train"
+    """The kind of the steps a progress callback of entry ``name`` closes (each kind has its own cost)."""
+    return GENERATORS[name].step_kind(losses)
+
+
+def build(name: str, params: dict):
+    """An instance of entry ``name``: its class with its fixed parameters (a variant's) and ``params``."""
+    return load_class(name)(**{**GENERATORS[name].fixed, **params})
 
 
 def paper_steps(name: str, params: dict, n_train: int) -> dict[str, int]:
-    """Training steps of each kind of a fit with ``params`` on ``n_train`` windows (the generators' loops)."""
-    iterations = int(params["iterations"])
-    if name == "timegan":
-        return {f"phase{k}": iterations for k in (1, 2, 3)}
-    if name == "crnngan":
-        return {"pretrain": int(params["pretrain_epochs"]) * math.ceil(n_train / int(params["batch_size"])),
-                "train": iterations}
-    return {"train": iterations}
+    """Training steps of each kind of a fit of entry ``name`` with ``params`` (over its class defaults and its
+    fixed parameters) on ``n_train`` windows."""
+    return GENERATORS[name].steps(build(name, params), int(n_train))
 
 
 class StepTimer:
@@ -145,7 +261,7 @@ class StepTimer:
         everything = [v for values in per_kind.values() for v in values[warmup:]] or [
             v for values in per_kind.values() for v in values]
         return {"step_ms": step_ms, "step_ms_median": statistics.median(everything) if everything else None,
-                "intervals": counts, "warmup_intervals": warmup}
+                "intervals": counts, "warmup_intervals": warmup, "steps": self.rows[-1][1] if self.rows else 0}
 
 
 # the check ------------------------------------------------------------------------------------------------
@@ -193,32 +309,43 @@ class GPUCheck:
         paper = Sines(**Sines.presets["paper"]).load(seed=0, protocol="tsbench")
         return train, paper
 
-    def params(self, name: str, iterations: int) -> dict:
+    def params(self, name: str, overrides: dict) -> dict:
+        """The preset's parameters, the entry's fixed ones (a variant's), ``overrides`` and this device."""
         cls = load_class(name)
-        return {**cls.presets[self.settings["preset"]], "iterations": int(iterations), "device": str(self.device)}
+        return {**cls.presets[self.settings["preset"]], **GENERATORS[name].fixed, **overrides,
+                "device": str(self.device)}
 
     def arch_params(self, name: str) -> dict:
-        """The preset's parameters the timed fits use (their ``iterations`` are set per section)."""
-        return {k: v for k, v in self.params(name, 0).items() if k != "iterations"}
-
-    def fit_iterations(self, name: str, warmup: int, intervals: int) -> int:
-        """Iterations giving at least ``warmup + intervals`` timed intervals of every step kind."""
-        return int(load_class(name).log_every) * (warmup + intervals)
+        """The parameters every timed fit shares (the short fits' overrides are set per section)."""
+        overrides = short_fit(name, 1)
+        return {k: v for k, v in self.params(name, {}).items() if k not in overrides}
 
     def windows_for(self, name: str, train):
-        return train[: self.settings["crnngan_windows"]] if name == "crnngan" else train
+        return train[: self.settings["crnngan_windows"]] if GENERATORS[name].few_windows else train
+
+    def fit_steps(self, name: str, overrides: dict, n_windows: int) -> int:
+        """Training steps of a fit with ``overrides`` on ``n_windows`` windows (all kinds)."""
+        return sum(paper_steps(name, {**load_class(name).presets[self.settings["preset"]], **overrides},
+                               n_windows).values())
+
+    def need_s(self, name: str, eager, *, fits: int, intervals: int, slowdown: float = 1.0) -> float:
+        """Estimated time of ``fits`` short fits of ``intervals`` intervals, ``slowdown`` times slower than the
+        ``eager`` fit per step (its time scaled by steps, set-up included); :data:`MIN_NEED_S` at least."""
+        if not (isinstance(eager, dict) and eager.get("status") == "ok" and eager.get("steps")):
+            return MIN_NEED_S
+        steps = self.fit_steps(name, short_fit(name, intervals), eager["windows"])
+        return max(MIN_NEED_S, fits * slowdown * eager["fit_s"] * steps / eager["steps"])
 
     # sections ---------------------------------------------------------------------------------------------
     def eager(self, name: str, train) -> dict:
         s = self.settings
-        iterations = self.fit_iterations(name, s["warmup"], s["intervals"])
-        params = self.params(name, iterations)
+        overrides = short_fit(name, s["warmup"] + s["intervals"])
         timer = StepTimer(name, self.synchronize)
         X = self.windows_for(name, train)
         start = time.perf_counter()
-        load_class(name)(**params).fit(X, seed=0, callback=timer)
+        load_class(name)(**self.params(name, overrides)).fit(X, seed=0, callback=timer)
         self.synchronize()
-        return {"status": "ok", "iterations": iterations, "windows": len(X), "fit_s": time.perf_counter() - start,
+        return {"status": "ok", "overrides": overrides, "windows": len(X), "fit_s": time.perf_counter() - start,
                 **timer.summary(s["warmup"])}
 
     def compiled(self, name: str) -> dict:
@@ -249,8 +376,8 @@ class GPUCheck:
             return {"status": "skipped", "reason": "not a CUDA device (torch.cuda.set_sync_debug_mode is CUDA's)"}
         from tsbench.testing.device_audit import CUDA_SYNC_WARNING, audit_fit
 
-        torch, s = self.torch, self.settings
-        iterations = self.fit_iterations(name, 0, 3)
+        torch = self.torch
+        overrides = short_fit(name, self.settings["sync_debug_intervals"])
         X = self.windows_for(name, train)
 
         def warn_from_first_gradient(k):
@@ -258,14 +385,14 @@ class GPUCheck:
                 torch.cuda.set_sync_debug_mode("warn")
 
         try:
-            audit = audit_fit(load_class(name)(**self.params(name, iterations)), X, seed=0,
+            audit = audit_fit(load_class(name)(**self.params(name, overrides)), X, seed=0,
                               cuda_sync_warnings=True, on_gradient=warn_from_first_gradient)
         finally:
             torch.cuda.set_sync_debug_mode(0)
         cuda = [e for e in audit.events if e.what == "CUDA sync (sync debug)"]
         in_steps = [e for e in cuda if e.phase == "step"]
         logging_sites = sorted({e.site for e in cuda if e.phase == "logging"} - {e.site for e in in_steps})
-        warn = {"iterations": iterations, "steps": audit.steps, "logging_steps": audit.logging_calls,
+        warn = {"overrides": overrides, "steps": audit.steps, "logging_steps": audit.logging_calls,
                 "syncs_per_step": len(in_steps) / max(audit.steps, 1),
                 "syncs_per_logging_step": sum(e.phase == "logging" for e in cuda) / max(audit.logging_calls, 1),
                 "step_sites": sorted({e.site for e in in_steps}), "logging_sites": logging_sites}
@@ -282,7 +409,7 @@ class GPUCheck:
 
         error: dict = {"armed_at_gradient": None, "first_sync_site": None}
         try:
-            audit_fit(load_class(name)(**self.params(name, iterations)), X, seed=0, callback=after_log,
+            audit_fit(load_class(name)(**self.params(name, overrides)), X, seed=0, callback=after_log,
                       on_gradient=error_after_first_log)
             error["outcome"] = "no synchronising call after the first logging step"
         except RuntimeError as exc:
@@ -299,7 +426,8 @@ class GPUCheck:
 
     def determinism(self, name: str, train) -> dict:
         torch = self.torch
-        params = self.params(name, self.settings["determinism_iterations"])
+        overrides = short_fit(name, self.settings["determinism_intervals"])
+        params = self.params(name, overrides)
         X = self.windows_for(name, train)
         previous = torch.are_deterministic_algorithms_enabled()
         torch.use_deterministic_algorithms(True)
@@ -310,13 +438,16 @@ class GPUCheck:
         finally:
             torch.use_deterministic_algorithms(previous)
         diff = float(abs(a.astype("float64") - b.astype("float64")).max())
-        return {"status": "equal" if diff == 0.0 else "differ", "max_abs_diff": diff, "iterations": params["iterations"],
+        return {"status": "equal" if diff == 0.0 else "differ", "max_abs_diff": diff, "overrides": overrides,
                 "cublas_workspace_config": os.environ.get("CUBLAS_WORKSPACE_CONFIG")}
 
     def paper(self, name: str, eager: dict, compiled: dict, n_train: int) -> dict:
-        params = load_class(name).presets["paper"]
-        steps = paper_steps(name, params, n_train)
-        out = {"iterations": int(params["iterations"]), "n_train": n_train, "steps": steps}
+        """Steps of each kind of the entry's ``paper`` fit on ``n_train`` windows and the projected fit times."""
+        entry, model = GENERATORS[name], build(name, load_class(name).presets["paper"])
+        steps = entry.steps(model, n_train)
+        params = model.get_params(deep=False)
+        out = {"step_params": {key: params[key] for key in entry.step_params}, "n_train": n_train, "steps": steps,
+               "steps_exact": not entry.stops_early(model)}
         for key, timing in (("projected_fit_s", eager), ("projected_compiled_fit_s", compiled)):
             ms = timing.get("step_ms") if isinstance(timing, dict) else None
             if ms:
@@ -376,10 +507,12 @@ class GPUCheck:
         return {"status": "equal" if ok else "differ", **diffs}
 
     def projection(self, generators: dict, posthoc: dict) -> dict:
+        """The ``paper`` grid's time from the grid entries' projected fits (complete: all of :data:`GRID` and the
+        post-hoc time known)."""
         seeds = self.settings["seeds"]
         rows = _scored_rows()
-        fits = {name: g["paper"].get("projected_fit_s") for name, g in generators.items()
-                if isinstance(g.get("paper"), dict)}
+        fits = {name: generators[name]["paper"].get("projected_fit_s") for name in GRID
+                if isinstance(generators.get(name, {}).get("paper"), dict)}
         known = [v for v in fits.values() if v is not None]
         per_cell = posthoc.get("seconds") if posthoc.get("status") == "ok" else None
         fit_s = seeds * sum(known) if known else None
@@ -387,7 +520,7 @@ class GPUCheck:
         return {"command": f"tsbench run --all --preset paper -d sines --seeds {seeds}", "seeds": seeds,
                 "rows_scored": rows, "fit_s_per_generator": fits, "fit_s": fit_s, "posthoc_s": posthoc_s,
                 "total_s": None if fit_s is None or posthoc_s is None else fit_s + posthoc_s,
-                "complete": len(known) == len(GENERATORS) and per_cell is not None,
+                "complete": len(known) == len(GRID) and per_cell is not None,
                 "excludes": "sampling, the metrics other than discriminative/predictive, data preparation, "
                             "worker start-up; one cell at a time on this device"}
 
@@ -402,14 +535,18 @@ class GPUCheck:
         for name in names:
             print(f"[gpu_check] {name}: eager", flush=True)
             generators[name] = {"params": _guard(lambda: self.arch_params(name)),
-                                "eager": self.budgeted("an eager fit", 5, lambda: self.eager(name, train))}
+                                "eager": self.budgeted("an eager fit", MIN_NEED_S, lambda: self.eager(name, train))}
+        print("[gpu_check] post-hoc scores", flush=True)
+        posthoc = self.budgeted("the post-hoc scores", MIN_NEED_S if self.args.quick else 30, self.posthoc)
         for name in names:
             print(f"[gpu_check] {name}: sync debug, determinism", flush=True)
-            generators[name]["sync_debug"] = self.budgeted("the sync-debug fits", 5,
+            eager, s = generators[name]["eager"], self.settings
+            need = self.need_s(name, eager, fits=2, intervals=s["sync_debug_intervals"], slowdown=AUDIT_SLOWDOWN)
+            generators[name]["sync_debug"] = self.budgeted("the sync-debug fits", need if self.cuda else 0,
                                                            lambda: self.sync_debug(name, train))
-            generators[name]["determinism"] = self.budgeted("two short fits", 5, lambda: self.determinism(name, train))
-        print("[gpu_check] post-hoc scores", flush=True)
-        posthoc = self.budgeted("the post-hoc scores", 5 if self.args.quick else 30, self.posthoc)
+            need = self.need_s(name, eager, fits=2, intervals=s["determinism_intervals"])
+            generators[name]["determinism"] = self.budgeted("two short fits", need,
+                                                            lambda: self.determinism(name, train))
         for name in names:
             print(f"[gpu_check] {name}: torch.compile", flush=True)
             generators[name]["compile"] = _guard(lambda: self.compiled(name))
@@ -456,7 +593,7 @@ def _scored_rows() -> list[str]:
         corruptions = set(generators.names(role="corruption"))
         return [name for name in generators.names() if name not in corruptions]
     except Exception:  # noqa: BLE001 — the registry's API is not this script's business
-        return [*GENERATORS, "real", "gaussian"]
+        return [*GRID, "real", "gaussian"]
 
 
 def compile_worker(args) -> dict:
@@ -475,17 +612,17 @@ def compile_worker(args) -> dict:
 
     Compiled.__name__ = f"Compiled{cls.__name__}"
     train, _ = check.data()
-    iterations = check.fit_iterations(name, settings["compile_warmup"], settings["compile_intervals"])
+    overrides = short_fit(name, settings["compile_warmup"] + settings["compile_intervals"])
     timer = StepTimer(name, check.synchronize)
     start = time.perf_counter()
     try:
-        Compiled(**check.params(name, iterations)).fit(check.windows_for(name, train), seed=0, callback=timer)
+        Compiled(**check.params(name, overrides)).fit(check.windows_for(name, train), seed=0, callback=timer)
         check.synchronize()
     except Exception as exc:  # noqa: BLE001 — dynamo/inductor errors are the result
         return {"status": "failed", "reason": _error(exc)}
     summary = timer.summary(settings["compile_warmup"])
     first = timer.rows[0][2] - start if timer.rows else None
-    return {"status": "ok", "mode": "default", "iterations": iterations, "fit_s": time.perf_counter() - start,
+    return {"status": "ok", "mode": "default", "overrides": overrides, "fit_s": time.perf_counter() - start,
             "first_log_s": first, **summary}
 
 
@@ -495,8 +632,8 @@ def parse_args(argv=None):
     parser.add_argument("--device", default="cuda", help="cuda (default), cuda:N or cpu")
     parser.add_argument("--quick", action="store_true", help="tiny settings (smoke architectures, a few steps)")
     parser.add_argument("--no-compile", dest="compile", action="store_false", help="skip the torch.compile timings")
-    parser.add_argument("--generator", action="append", choices=sorted(GENERATORS),
-                        help="only these generators (repeatable; default all four)")
+    parser.add_argument("--generator", action="append", choices=list(GENERATORS), metavar="NAME",
+                        help=f"only these entries (repeatable; default all): {', '.join(GENERATORS)}")
     parser.add_argument("--seeds", type=int, default=3, help="training seeds of the projected paper grid (3)")
     parser.add_argument("--budget-s", type=float, default=None, help="time budget of the whole run (280; quick 120)")
     parser.add_argument("--compile-timeout-s", type=float, default=None,
