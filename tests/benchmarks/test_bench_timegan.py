@@ -82,3 +82,30 @@ def test_pretraining_step(benchmark, phase, kernel):
         _gru_cpp.load()
         _speedup(benchmark, lambda: _trainer(5), f"{phase}_step", rounds=100)
     benchmark(_step(_trainer(5), f"{phase}_step", kernel))
+
+
+def _cell_trainer(cell: str) -> Trainer:
+    """:func:`_trainer` (Sines size) with the GRU ``cell`` of the networks: ``tf1`` (default) or ``cudnn``."""
+    torch.set_num_threads(1)
+    X = np.random.default_rng(0).random((512, 24, 5), dtype=np.float32)
+    model = TimeGAN(hidden_dim=24, num_layers=3, batch_size=128, iterations=1, cell=cell).fit(X, seed=0)
+    return Trainer(model, torch.as_tensor(X), torch.Generator().manual_seed(1))
+
+
+@pytest.mark.benchmark(group="timegan-cell")
+def test_joint_iteration_cudnn_cell_vs_tf1(benchmark):
+    """The joint step of ``timegan[cell=cudnn]`` (torch.nn.GRU) against the default TF1 cell (C++ loops), on the CPU:
+    ``tf1_median_s``, ``cudnn_median_s`` (CPU time, alternating one step of each) and ``cudnn_over_tf1``."""
+    _gru_cpp.load()
+    steps = {cell: _cell_trainer(cell).joint_step for cell in ("tf1", "cudnn")}
+    times = {cell: [] for cell in steps}
+    for round_ in range(33):
+        for cell, step in steps.items():
+            start = time.process_time()
+            step()
+            if round_ >= 3:
+                times[cell].append(time.process_time() - start)
+    medians = {cell: statistics.median(t) for cell, t in times.items()}
+    benchmark.extra_info.update(tf1_median_s=medians["tf1"], cudnn_median_s=medians["cudnn"],
+                                cudnn_over_tf1=medians["cudnn"] / medians["tf1"])
+    benchmark(steps["cudnn"])
