@@ -109,3 +109,33 @@ def test_joint_iteration_cudnn_cell_vs_tf1(benchmark):
     benchmark.extra_info.update(tf1_median_s=medians["tf1"], cudnn_median_s=medians["cudnn"],
                                 cudnn_over_tf1=medians["cudnn"] / medians["tf1"])
     benchmark(steps["cudnn"])
+
+
+@pytest.mark.benchmark(group="timegan-floor")
+def test_joint_iteration_arithmetic_floor(benchmark, monkeypatch):
+    """How far the joint step (Sines size, C++ loops) is from its matrix-product floor: ``gflop_per_step`` (every
+    matrix product of one step, counted by ``torch.utils.flop_counter.FlopCounterMode`` on the Python loops, which
+    go through ATen), ``gemm_gflops`` (this CPU's one-thread rate on the step's largest product shape,
+    (T·2B × H) @ (H × 2H), median of 200) and ``floor_s`` = their ratio: the time of the products alone at that
+    rate. The benchmark times the step itself; ``step_over_floor`` = its median / ``floor_s``."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    trainer = _trainer(5)
+    monkeypatch.setenv(KERNEL_ENV, "python")
+    trainer.joint_step()
+    with FlopCounterMode(display=False) as counter:
+        trainer.joint_step()
+    flop = counter.get_total_flops()
+    a, b = torch.rand(24 * 256, 24), torch.rand(24, 48)
+    times = []
+    for _ in range(220):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        times.append(time.perf_counter() - start)
+    gemm_gflops = 2 * a.shape[0] * a.shape[1] * b.shape[1] / statistics.median(times[20:]) / 1e9
+    monkeypatch.setenv(KERNEL_ENV, "cpp")
+    _gru_cpp.load()
+    benchmark(trainer.joint_step)
+    floor_s = flop / 1e9 / gemm_gflops
+    benchmark.extra_info.update(gflop_per_step=flop / 1e9, gemm_gflops=gemm_gflops, floor_s=floor_s,
+                                step_over_floor=benchmark.stats.stats.median / floor_s)
