@@ -120,11 +120,8 @@ class GAN(TorchGenerator):
         flat = X.reshape(X.shape[0], -1)
         if self.output == "tanh":
             flat = flat * 2 - 1
-        opt_g = torch.optim.Adam(G.parameters(), lr=self.lr)
-        opt_d = torch.optim.Adam(D.parameters(), lr=self.lr)
+        opt_g, opt_d, schedules = self._optimizers(G.parameters(), D.parameters())
         total = int(self.iterations)
-        schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 - i / max(total, 1))
-                     for opt in (opt_g, opt_d)] if self.lr_decay else []
         stateful = {"opt_g": opt_g, "opt_d": opt_d, **{f"schedule_{i}": s for i, s in enumerate(schedules)}}
         for step in self.training_steps(total, rng, **stateful):
             loss_d, loss_g = self.train_step(flat, rng, opt_g, opt_d)
@@ -134,6 +131,15 @@ class GAN(TorchGenerator):
                 losses = {"d_loss": float(loss_d), "g_loss": float(loss_g)}
                 self.log(step, **losses)
                 callback(step, total, losses)
+
+    def _optimizers(self, g_params, d_params):
+        """``(opt_g, opt_d, schedules)``: Adam for each network; with ``lr_decay``, both rates decayed linearly to 0
+        over the iterations (else no schedules)."""
+        opt_g, opt_d = torch.optim.Adam(g_params, lr=self.lr), torch.optim.Adam(d_params, lr=self.lr)
+        total = int(self.iterations)
+        schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 - i / max(total, 1))
+                     for opt in (opt_g, opt_d)] if self.lr_decay else []
+        return opt_g, opt_d, schedules
 
     def train_step(self, flat, rng, opt_g, opt_d):
         """One discriminator and one generator update on a random batch; returns the two losses (tensors)."""
@@ -200,10 +206,8 @@ class GAN(TorchGenerator):
             flats = [flat * 2 - 1 for flat in flats]
         G = StackedModules([m.nets_["generator"] for m in models])
         D = StackedModules([m.nets_["discriminator"] for m in models])
-        opt_g, opt_d = torch.optim.Adam(G.parameters(), lr=self.lr), torch.optim.Adam(D.parameters(), lr=self.lr)
+        opt_g, opt_d, schedules = self._optimizers(G.parameters(), D.parameters())
         total = int(self.iterations)
-        schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 - i / max(total, 1))
-                     for opt in (opt_g, opt_d)] if self.lr_decay else []
         for step in range(1, total + 1):
             loss_d, loss_g = models[0]._stacked_step(flats, rngs, G, D, opt_g, opt_d)
             for schedule in schedules:
