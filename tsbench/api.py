@@ -119,7 +119,7 @@ def run(generators: str | Iterable[str], datasets: str | Iterable[str] | None = 
         repeats: int | None = None, n_samples: int | None = None, device: str = "auto", threads: int | None = None,
         timeout: float | None = None, force: Iterable[str] = (), executor=None,
         data_dir: str | os.PathLike | None = None, include: Iterable[str] = (),
-        checkpoint_every: str | None = None, deterministic: bool = False,
+        checkpoint_every: str | None = None, deterministic: bool = False, batch_seeds: bool = False,
         progress: bool | None = None) -> pd.DataFrame:
     """Train and score a grid of (dataset, generator, seed) cells into ``out``, resumably, as ``tsbench run``.
 
@@ -134,6 +134,12 @@ def run(generators: str | Iterable[str], datasets: str | Iterable[str] | None = 
         ``--threads``, ``--timeout``, ``--force``, ``--jobs``, ``--data-dir``, ``--include`` (folders of plugin
         files), ``--checkpoint-every`` (``"5m"``, ``"500steps"``, ``"off"``).
     deterministic : ``--deterministic`` (reproducible algorithms on a GPU; part of each cell's identity).
+    batch_seeds : ``--batch-seeds``: train each row's seeds together as one batched model — the pending cells
+        that differ only by seed are fitted with one ``fit_seeds`` call (each copy equals a separate fit to float
+        tolerance; the cells' ids change, their seeds do not). Only generators with ``fit_seeds`` are batched
+        (today: ``gan``); others run as usual. A group trains in this process, one group at a time, before the
+        executor computes the cells' metrics; ``timeout`` does not bound a group's fit. Recorded as
+        ``batched_seeds``.
     out : the results folder (``--out``); finished cells in it are reused, never recomputed.
     executor : where cells run: ``None`` (chosen from ``jobs``, as without ``--executor``) or an executor object,
         e.g. ``tsbench.runner.executors.ProcessExecutor(4)`` or ``tsbench.runner.dask_executor.DaskExecutor
@@ -160,7 +166,7 @@ def run(generators: str | Iterable[str], datasets: str | Iterable[str] | None = 
     gens, mets, skipped = select_grid(None if every else _names(generators), _names(metrics), protocol, all_=every)
     cells = plan_cells(_names(datasets) or ["sines"], gens, mets, seeds=seeds, preset=preset, protocol=protocol,
                        repeats=repeats, device=device, n_samples=n_samples, timeout=timeout,
-                       checkpoint_every=checkpoint_every, deterministic=deterministic)
+                       checkpoint_every=checkpoint_every, deterministic=deterministic, batch_seeds=batch_seeds)
     if threads is not None:
         from .evaluation import set_threads
         from .validation import MAX_THREADS, check_positive_int

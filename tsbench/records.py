@@ -17,6 +17,9 @@ compute    device_type ('cpu' | 'cuda' | 'mps'), precision ('float32' | 'amp' | 
 cost       n_parameters (the fitted generator's :meth:`~tsbench.generator.Generator.n_parameters`),
            peak_memory_mb (over the fit: :mod:`tsbench.peak_memory` — CUDA: torch's peak allocated memory;
            CPU: the worker process's peak resident memory); ``None`` where unknown or in older records
+           batched_seeds (``tsbench run --batch-seeds``: the number of seeds trained together as one batched model
+           with this cell — its ``fit_s`` is the group's fit time divided by that number, its ``peak_memory_mb``
+           the group's; ``None`` for a cell trained alone and in records written before it existed)
 
 ``role`` is what the generator row is — ``'model'``, ``'calibration'`` or ``'corruption'``, its class's declared
 ``role`` (:data:`tsbench.generator.ROLES`) — and decides which rows the report ranks (``None`` in records written
@@ -37,7 +40,7 @@ COLUMNS = [
     "fit_s", "sample_s", "metric_s",
     "n_train", "n_test", "n_samples", "seq_len", "n_features",
     "tsbench_version", "torch_version", "numpy_version", "python_version", "git_sha", "device", "host",
-    "timestamp", "device_type", "precision", "deterministic", "n_parameters", "peak_memory_mb",
+    "timestamp", "device_type", "precision", "deterministic", "n_parameters", "peak_memory_mb", "batched_seeds",
 ]
 
 #: columns that differ between two identical runs (timings, memory, when, where, which commit): what a

@@ -81,6 +81,13 @@ def register(sub) -> None:
     parser.add_argument("--deterministic", action="store_true",
                         help="deterministic torch algorithms, TF32 off, fixed cuBLAS workspace (reproducible on a GPU; "
                              "slower); recorded, and part of each cell's identity")
+    parser.add_argument("--batch-seeds", action="store_true",
+                        help="train each row's seeds together as one batched model: the pending cells that differ "
+                             "only by seed are fitted with one fit_seeds call (each copy equals a separate fit to "
+                             "float tolerance; the cells' ids change, their seeds do not). Only generators with "
+                             "fit_seeds are batched (today: gan); others run as usual. A group trains in this "
+                             "process, one group at a time, before the executor computes the cells' metrics; "
+                             "--timeout does not bound a group's fit. Recorded as batched_seeds")
     parser.add_argument("--checkpoint-every", default=None, metavar="WHEN",
                         help="how often a resumable fit saves its training state: 90s, 5m, 1h, 500steps or off "
                              "(default: every 60 s of training; $TSBENCH_CHECKPOINT_SECONDS/_STEPS)")
@@ -111,7 +118,8 @@ def run(args) -> int:
         print(f"skipped {name}: {reason}")
     cells = plan_cells(datasets, gens, mets, seeds=args.seeds, preset=args.preset, protocol=args.protocol,
                        repeats=args.repeats, device=args.device, n_samples=args.n_samples, timeout=args.timeout,
-                       checkpoint_every=args.checkpoint_every, deterministic=args.deterministic)
+                       checkpoint_every=args.checkpoint_every, deterministic=args.deterministic,
+                       batch_seeds=args.batch_seeds)
     if args.threads is not None:
         from ..runner.executors import set_threads
         from ..validation import MAX_THREADS, check_positive_int

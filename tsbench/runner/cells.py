@@ -5,7 +5,9 @@ The cell id is a hash of: dataset name, version and resolved parameters; generat
 parameters (runtime-only ones such as ``device`` excluded), class ``version`` and the source hash of its
 module; the preset, the protocol tag, the seed, the device type (``cpu``/``cuda``/``mps``, not the index)
 and the precision (``float32``, ``amp``, ``float32-tf32``), so a CPU cell and a CUDA or mixed-precision cell
-never share a cache entry; a ``--deterministic`` cell is its own entry too. Editing one generator's file invalidates only its cells.
+never share a cache entry; a ``--deterministic`` cell is its own entry too, and so is a ``--batch-seeds`` cell (trained
+together with its other seeds: equal to a separate fit to float tolerance only). Editing one generator's file
+invalidates only its cells.
 
 The seeds a cell trains, samples and scores with derive from *names* only (:attr:`CellSpec.seed_id`: dataset
 identity, generator name and resolved parameters, preset, protocol, seed index; metric name and parameters), not
@@ -57,6 +59,7 @@ class CellSpec:
     seed_id: str = ""  # hash of the names the seeds derive from (no code hash, no version, no device)
     checkpoint: dict | None = None  # {"every": steps, "seconds": s} of mid-fit checkpoints (None: the env/default)
     deterministic: bool = False  # --deterministic: part of the identity when set (cuDNN/cuBLAS algorithms differ)
+    batch_seeds: bool = False  # --batch-seeds and the generator has fit_seeds: part of the identity when set
 
     @property
     def label(self) -> str:
@@ -118,7 +121,10 @@ def precision_label(device_kind: str, params: dict) -> str:
 def build_cell(dataset_display: str, dataset_id: dict, generator_display: str, seed: int, *, preset: str,
                protocol: str, metric_specs: tuple[MetricSpec, ...], device: str, n_samples: int | None,
                timeout: float | None = None, checkpoint: dict | None = None,
-               deterministic: bool = False) -> CellSpec:
+               deterministic: bool = False, batch_seeds: bool = False) -> CellSpec:
+    """The cell of one (dataset, generator, seed index). ``batch_seeds``: the cell may train together with the
+    grid's other seeds of its row — set only when the generator class has ``fit_seeds`` (:func:`can_batch_seeds`);
+    it changes the cell id, never the seeds."""
     name, explicit = parse_display_name(generator_display)
     gen_cls = generators.get(name)
     params = resolve_params(gen_cls, preset, explicit, display=generator_display)
@@ -134,6 +140,9 @@ def build_cell(dataset_display: str, dataset_id: dict, generator_display: str, s
     }
     if deterministic:  # only when set: the ids of ordinary cells stay what they were
         identity["deterministic"] = True
+    batch_seeds = bool(batch_seeds) and can_batch_seeds(gen_cls)
+    if batch_seeds:  # likewise: trained together, its numbers equal a separate fit's to float tolerance only
+        identity["batch_seeds"] = True
     seed_names = {"dataset": dataset_id, "generator": {"name": name, "params": identity_params(params)},
                   "preset": preset, "protocol": identity["protocol"], "seed": seed}
     if "device" in gen_cls._get_param_names():
@@ -143,7 +152,13 @@ def build_cell(dataset_display: str, dataset_id: dict, generator_display: str, s
                     device=device, n_samples=n_samples, cell_id=_hash(identity), dataset_id=dataset_id,
                     generator_version=f"{gen_cls.version}+{source_hash(gen_cls)}", timeout=timeout,
                     device_type=kind, precision=precision, role=getattr(gen_cls, "role", "model"),
-                    seed_id=_hash(seed_names), checkpoint=checkpoint, deterministic=bool(deterministic))
+                    seed_id=_hash(seed_names), checkpoint=checkpoint, deterministic=bool(deterministic),
+                    batch_seeds=batch_seeds)
 
 
-__all__ = ["CellSpec", "MetricSpec", "build_cell", "device_type", "precision_label", "source_hash"]
+def can_batch_seeds(gen_cls) -> bool:
+    """Whether a generator class trains several seeds as one batched model (has a ``fit_seeds`` method)."""
+    return callable(getattr(gen_cls, "fit_seeds", None))
+
+
+__all__ = ["CellSpec", "MetricSpec", "build_cell", "can_batch_seeds", "device_type", "precision_label", "source_hash"]

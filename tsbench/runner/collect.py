@@ -54,7 +54,7 @@ def cell_records(folder: CellFolder | str | Path) -> list[dict]:
         "preset": cell["preset"], "protocol": protocol.tag, "split": trained.get("split"),
         "fit_s": trained.get("fit_s"), "sample_s": trained.get("sample_s"),
         **{k: trained.get(k) for k in ("n_train", "n_test", "n_samples", "seq_len", "n_features", "n_parameters",
-                                       "peak_memory_mb")},
+                                       "peak_memory_mb", "batched_seeds")},
         **{k: cell.get(k) for k in _PROVENANCE},
         "device_type": cell.get("device_type"), "precision": cell.get("precision"),
         "deterministic": cell.get("deterministic"),

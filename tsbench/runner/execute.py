@@ -151,17 +151,7 @@ def run_cell(cell: CellSpec, out: str, *, force: bool = False, progress=None,
     deadline = Deadline(cell.timeout)
     progress = deadline.wrap(progress)
     try:
-        folder.create()
-        folder.remove_temp_files()  # of writes a killed run left unfinished
-        if force:  # un-mark the cell and its metrics; files are rewritten as they are recomputed
-            folder.unmark()
-            folder.clear_fit_checkpoint()  # and train from the start
-        info = {**cell.to_dict(), **provenance(), "device": _device_label(cell.device)}
-        previous = {} if force else folder.read_spec("it is written again") or {
-            "metric_keys": folder.metric_keys_on_disk()}
-        # every metric ever requested for this cell, at its current cache key
-        info["metric_keys"] = {**previous.get("metric_keys", {}), **{m.display: m.key for m in cell.metrics}}
-        folder.write_spec(info)
+        prepare_folder(cell, folder, force=force)
         split = load_split(cell.dataset, cell.preset, cell.data_seed, cell.protocol)
         samples = folder.trained_samples(absent_ok=absent_ok)
         if samples is None:
@@ -179,11 +169,35 @@ def run_cell(cell: CellSpec, out: str, *, force: bool = False, progress=None,
     except ResultsNotWritable:
         raise  # nothing can be recorded: stop the grid with one line
     except Exception as exc:  # recorded, never cached as done
-        outcome.status = "timeout" if isinstance(exc, CellTimeout) else "failed"
-        outcome.error = _error_text(exc)
-        folder.write_failure({"status": outcome.status, "error": outcome.error,
-                              "traceback": traceback.format_exc(), "time": time.time()})
+        failed = record_failure(cell, folder, exc)
+        outcome.status, outcome.error = failed.status, failed.error
     return outcome
+
+
+def record_failure(cell: CellSpec, folder: CellFolder, exc: BaseException) -> CellOutcome:
+    """Write ``exc`` as ``cell``'s last failure (``failed.json``: status, one-line error, traceback) and return
+    the outcome saying so (``timeout`` for a :class:`CellTimeout`); call it where ``exc`` is being handled."""
+    status = "timeout" if isinstance(exc, CellTimeout) else "failed"
+    error = _error_text(exc)
+    folder.write_failure({"status": status, "error": error, "traceback": traceback.format_exc(), "time": time.time()})
+    return CellOutcome(cell.cell_id, cell.label, status, error)
+
+
+def prepare_folder(cell: CellSpec, folder: CellFolder, *, force: bool = False) -> None:
+    """Ready ``cell``'s folder for a run: create it, remove the temporary files of writes a killed run left
+    unfinished, under ``force`` un-mark the cell and its metrics and drop its ``fit.ckpt`` (files are rewritten
+    as they are recomputed; the fit starts over), and write ``cell.json`` (spec, provenance, every metric ever
+    requested at its current key)."""
+    folder.create()
+    folder.remove_temp_files()
+    if force:
+        folder.unmark()
+        folder.clear_fit_checkpoint()
+    info = {**cell.to_dict(), **provenance(), "device": _device_label(cell.device)}
+    previous = {} if force else folder.read_spec("it is written again") or {
+        "metric_keys": folder.metric_keys_on_disk()}
+    info["metric_keys"] = {**previous.get("metric_keys", {}), **{m.display: m.key for m in cell.metrics}}
+    folder.write_spec(info)
 
 
 def _missing_result(folder: CellFolder, metric: MetricSpec) -> bool:
@@ -240,19 +254,27 @@ class Deadline:
 
 
 def _train_and_sample(cell: CellSpec, split, folder: CellFolder, progress):
-    from ..naming import parse_display_name
-    from ..registry import generators
-
-    name, _ = parse_display_name(cell.generator)
-    generator = generators.get(name)(**cell.generator_params)
-    from_floor = uses_floor(name)
+    """Fit ``cell``'s generator alone (resuming an interrupted fit from ``fit.ckpt``) and :func:`write_fit`."""
+    generator = new_generator(cell)
+    from_floor = uses_floor(generator_name(cell))
     checkpoint = folder.fit_checkpoint(**(cell.checkpoint or checkpoint_timing()))  # resumed when an interrupted fit left one
     peak = PeakMemory(cell.device_type)
     start = time.perf_counter()
     with peak:
         generator.fit(split.train, seed=cell.fit_seed, callback=progress, X_test=split.floor if from_floor else None,
                       checkpoint=checkpoint)
-    fit_s = time.perf_counter() - start
+    fit = {"fit_s": time.perf_counter() - start, "resumed_after_step": checkpoint.resumed_step,
+           "peak_memory_mb": None if peak.mb is None else round(peak.mb, 1)}
+    return write_fit(cell, split, folder, generator, fit)
+
+
+def write_fit(cell: CellSpec, split, folder: CellFolder, generator, fit: dict) -> np.ndarray:
+    """Write what a fit of ``cell`` produced and return its samples: the model checkpoint, the loss curves (when
+    logged), ``cell.n_samples`` windows (default: as many as the fit's windows) drawn with ``cell.sample_seed``,
+    then ``trained.json`` — last — with the timings, shapes and costs merged with ``fit`` (``fit_s``,
+    ``resumed_after_step``, ``peak_memory_mb``; ``batched_seeds`` for a batched fit), and ``fit.ckpt`` goes.
+    Non-finite samples raise :class:`TsbenchError` before anything is marked trained."""
+    from_floor = uses_floor(generator_name(cell))
     written = [folder.save_model(generator.save)]
     if generator.history_:
         import pandas as pd
@@ -266,13 +288,26 @@ def _train_and_sample(cell: CellSpec, split, folder: CellFolder, progress):
         raise TsbenchError(f"{cell.generator} produced non-finite samples; the cell fails instead of scoring them")
     written.append(folder.write_samples(samples))
     real_train, real_test = split.scoring_windows(from_floor)
-    timings = {"fit_s": fit_s, "sample_s": sample_s, "n_train": len(real_train), "n_test": len(real_test),
-               "n_samples": n, "seq_len": split.seq_len, "n_features": split.n_features, "split": split.policy,
-               "resumed_after_step": checkpoint.resumed_step, "n_parameters": _n_parameters(generator),
-               "peak_memory_mb": None if peak.mb is None else round(peak.mb, 1)}
+    timings = {"sample_s": sample_s, "n_train": len(real_train), "n_test": len(real_test), "n_samples": n,
+               "seq_len": split.seq_len, "n_features": split.n_features, "split": split.policy,
+               "n_parameters": _n_parameters(generator), **fit}
     folder.mark_trained(timings, written)  # the trained marker comes last
     folder.clear_fit_checkpoint()
     return samples
+
+
+def generator_name(cell: CellSpec) -> str:
+    """The registered name of ``cell``'s generator (its display name without parameters)."""
+    from ..naming import parse_display_name
+
+    return parse_display_name(cell.generator)[0]
+
+
+def new_generator(cell: CellSpec):
+    """An unfitted instance of ``cell``'s generator with its resolved parameters."""
+    from ..registry import generators
+
+    return generators.get(generator_name(cell))(**cell.generator_params)
 
 
 def _n_parameters(generator) -> int | None:

@@ -20,6 +20,7 @@ from ..validation import check_positive_int
 from .cells import CellSpec, MetricSpec, build_cell
 from ..seeding import derive_seed
 from .execute import CellOutcome, dataset_identity, instantiate_dataset, load_split, parse_checkpoint_every
+from .seed_groups import train_seed_groups
 from .store import RunStore
 
 
@@ -46,13 +47,15 @@ MAX_SEEDS = 1000
 def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *, seeds: int, preset: str,
                protocol: str, repeats: int | None = None, device: str = "cpu",
                n_samples: int | None = None, timeout: float | None = None,
-               checkpoint_every: str | None = None, deterministic: bool = False) -> list[CellSpec]:
+               checkpoint_every: str | None = None, deterministic: bool = False,
+               batch_seeds: bool = False) -> list[CellSpec]:
     """All cells of the grid (validates every name and parameter before anything runs). A list value in a
     generator or metric display name is a sweep: ``gan[lr=[1e-3,1e-4]]`` gives the rows ``gan[lr=0.001]`` and
     ``gan[lr=0.0001]``. ``checkpoint_every`` (``"5m"``, ``"500steps"``, ``"off"``): how often resumable fits save
     their training state (default: ``$TSBENCH_CHECKPOINT_SECONDS``/``_STEPS``, else every 60 s of training).
     ``deterministic``: cells run with :func:`tsbench.determinism.enable_determinism` (set here too, so that the
-    precision label of the identity says TF32 is off)."""
+    precision label of the identity says TF32 is off). ``batch_seeds``: the cells of generators with ``fit_seeds``
+    train their seeds together (:mod:`.seed_groups`); their ids change, their seeds do not."""
     check_preset(preset)
     if deterministic:
         from ..determinism import enable_determinism
@@ -81,7 +84,8 @@ def plan_cells(datasets: list[str], generators: list[str], metrics: list[str], *
             for seed in range(seeds):
                 cells.append(build_cell(dataset_spec, identity, generator, seed, preset=preset, protocol=protocol,
                                         metric_specs=metric_specs, device=device, n_samples=n_samples,
-                                        timeout=timeout, checkpoint=checkpoint, deterministic=deterministic))
+                                        timeout=timeout, checkpoint=checkpoint, deterministic=deterministic,
+                                        batch_seeds=batch_seeds))
     return cells
 
 
@@ -112,7 +116,9 @@ def run_grid(cells: list[CellSpec], out: str | Path, *, jobs: int = 1, executor=
 
     Without an ``executor``: in this process for ``jobs == 1``, else a pool of ``min(jobs, pending cells)``
     worker processes (``threads_per_job`` torch threads each, default 1); when fewer cells than ``jobs`` are
-    pending, each cell computes its metrics in ``jobs // workers`` processes at once.
+    pending, each cell computes its metrics in ``jobs // workers`` processes at once. Before the executor runs,
+    the pending ``batch_seeds`` cells that differ only by seed are trained together in this process, one group
+    at a time (:mod:`.seed_groups`); the executor then computes their metrics.
     """
     from .executors import InProcessExecutor, ProcessExecutor
 
@@ -125,15 +131,23 @@ def run_grid(cells: list[CellSpec], out: str | Path, *, jobs: int = 1, executor=
     with store.lock():
         todo = [c for c in cells if c.cell_id in force_ids or not is_complete(store, c)]
         summary.cached = len(cells) - len(todo)
+        groups = train_seed_groups(todo, str(store.root), force_ids, progress_factory=_group_bar if show else None)
+        force_ids -= groups.prepared  # un-marked before their group fit: forcing them again would retrain them alone
+        summary.outcomes.extend(groups.failed)  # outputs of a group fit that failed: recorded, not run again now
+        failed_ids = {o.cell_id for o in groups.failed}
+        todo = [c for c in todo if c.cell_id not in failed_ids]
         if executor is None:
             workers = min(jobs, max(1, len(todo)))
             if jobs // workers > 1:  # fewer pending cells than --jobs: spare cores compute a cell's metrics at once
                 todo = [replace(c, metric_jobs=jobs // workers) for c in todo]
             executor = (ProcessExecutor(workers, threads_per_job=threads_per_job or 1) if workers > 1
                         else InProcessExecutor(_training_bar if show else None))
-        bar = _bar(total=len(cells), initial=summary.cached, desc="cells", disable=not show)
+        bar = _bar(total=len(cells), initial=summary.cached + len(groups.failed), desc="cells", disable=not show)
+        for outcome in groups.failed:
+            bar.write(f"failed: {outcome.label}: {outcome.error}")
         try:
             for outcome in executor.run(todo, str(store.root), force_ids):
+                outcome.trained = outcome.trained or outcome.cell_id in groups.trained
                 summary.outcomes.append(outcome)
                 bar.update(1)
                 if outcome.status != "done":
@@ -158,10 +172,11 @@ def _bar(**kwargs):
 class _training_bar:
     """Nested bar fed by a generator's progress callback ``(step, total, losses)``."""
 
-    def __init__(self, cell: CellSpec):
+    def __init__(self, cell: CellSpec, desc: str | None = None):
         from tqdm.auto import tqdm
 
-        self._bar = tqdm(desc=f"  {cell.generator} seed {cell.seed}", position=1, leave=False, dynamic_ncols=True)
+        self._bar = tqdm(desc=desc or f"  {cell.generator} seed {cell.seed}", position=1, leave=False,
+                         dynamic_ncols=True)
 
     def __call__(self, step: int, total: int, losses: dict) -> None:
         if self._bar.total != total:
@@ -173,6 +188,12 @@ class _training_bar:
 
     def close(self) -> None:
         self._bar.close()
+
+
+def _group_bar(group: list[CellSpec]) -> _training_bar:
+    """The training bar of a ``--batch-seeds`` group (fed by its first seed's progress)."""
+    seeds = ", ".join(str(c.seed) for c in group)
+    return _training_bar(group[0], desc=f"  {group[0].generator} seeds {seeds} together")
 
 
 def select_names(registry, patterns: list[str] | None, *, all_: bool, exclude: frozenset = frozenset()):
