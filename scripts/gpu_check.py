@@ -21,6 +21,11 @@ timevae, diffusion_ts) and the opt-in variant ``timegan[cell=cudnn]`` — at its
   synchronising call must be a logging read-out (a line the ``"warn"`` pass saw only in logging steps);
 * ``determinism`` — two fits with the same seed under ``torch.use_deterministic_algorithms(True)`` (with
   ``CUBLAS_WORKSPACE_CONFIG`` set, before torch starts) must give identical samples;
+* ``cuda_graph`` (CUDA only; gan, timegan and its variant: :attr:`Model.graph`) — in a subprocess with a timeout,
+  each training step kind captured whole (forward, backward, optimiser update, random batch and noise) as one
+  ``torch.cuda.CUDAGraph`` and replayed: the eager step time measured right before capture (same objects,
+  ``torch.cuda.synchronize()`` around each timed block) against the replay time, the capture time, and whether
+  a replay changes the state exactly as an eager step from the same state does (``check``);
 * ``paper`` — the number of steps of each kind at the ``paper`` preset on the Sines training split
   (:attr:`Model.steps`) and the projected fit time (steps × median step time; set-up and sampling excluded).
 
@@ -31,8 +36,9 @@ H100/H200-class GPU), with ``cpu_match``: both scores at a small size on the dev
 above — fits of the grid's models (not the variant) plus both post-hoc scores for every row.
 
 Order (most important first): eager timings of every entry, post-hoc scores, sync debug and determinism,
-torch.compile. A global ``--budget-s`` (default 280 s) bounds the run: a section that would not fit is skipped
-with a reason. Failures are recorded in the JSON, never raised; the exit status is 0 once the file is written.
+CUDA graphs, torch.compile. A global ``--budget-s`` (default 280 s) bounds the run: a section that would not fit
+is skipped with a reason. Failures are recorded in the JSON, never raised; the exit status is 0 once the file is
+written.
 """
 from __future__ import annotations
 
@@ -55,7 +61,7 @@ import traceback  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Callable, NamedTuple  # noqa: E402
 
-SCHEMA = "tsbench-gpu-check/2"
+SCHEMA = "tsbench-gpu-check/3"
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -71,6 +77,7 @@ class Model(NamedTuple):
     parameters the step counts follow from (recorded under ``paper``). ``stops_early(model)``: the fit may end
     before ``steps`` (which is then an upper bound). ``fixed``: a variant's parameters. ``grid``: a row of
     ``tsbench run --all`` (counted in the projection). ``few_windows``: fitted on ``crnngan_windows`` windows.
+    ``graph``: how the ``cuda_graph`` section captures the entry's training steps (``None``: not prepared).
     """
 
     target: str
@@ -82,6 +89,7 @@ class Model(NamedTuple):
     fixed: dict = {}
     grid: bool = True
     few_windows: bool = False
+    graph: "GraphCapture | None" = None
 
 
 def _one_kind(losses: dict) -> str:
@@ -153,14 +161,125 @@ def _diffusion_ts_steps(model, n_train: int) -> dict:
     return {"train": int(model.train_steps)}
 
 
+# CUDA graphs: each step prepared for capture ----------------------------------------------------------------
+class GraphStep(NamedTuple):
+    """One training step prepared for CUDA-graph capture.
+
+    ``run()`` performs one step on device tensors only (no host sync, no tensor made on the host) and returns its
+    losses as device tensors (a graph's static outputs). ``tensors()``: every tensor the step updates in place —
+    parameters, buffers, optimiser state — listed when called (``torch.optim`` creates its state at the first
+    step). ``generators``: the ``torch.Generator`` s it draws from (registered with the graph, so that every replay
+    draws fresh numbers). ``what``: the code captured.
+    """
+
+    run: Callable[[], dict]
+    tensors: Callable[[], list]
+    generators: tuple
+    what: str
+
+
+class GraphCapture(NamedTuple):
+    """How the ``cuda_graph`` section prepares an entry: ``fit``, the overrides of the set-up fit (the shortest:
+    it only puts the networks on the device); ``steps(model, X)``, the entry's steps ``{step kind: GraphStep}`` on
+    the fitted ``model`` and its windows ``X`` (a float32 tensor on the device), in the order they are captured."""
+
+    fit: dict
+    steps: Callable[[object, object], dict]
+
+
+class NotCapturable(Exception):
+    """An entry's parameters rule out a faithful capture (the section is ``skipped`` with this reason)."""
+
+
+def state_tensors(modules, optimizers) -> list:
+    """Every tensor a training step updates in place, each once: the parameters and buffers of ``modules`` and
+    the state of each optimiser (``torch.optim``: the tensors of ``opt.state``; any other, e.g.
+    :class:`tsbench.nn.optim.MaskedAdam`: its tensor attributes and lists of tensors)."""
+    import torch
+
+    seen, out = set(), []
+
+    def add(values):
+        for value in values:
+            if isinstance(value, torch.Tensor) and id(value) not in seen:
+                seen.add(id(value))
+                out.append(value)
+
+    add([*modules.parameters(), *modules.buffers()])
+    for opt in optimizers:
+        if isinstance(opt, torch.optim.Optimizer):
+            for state in opt.state.values():
+                add(state.values())
+        else:
+            for value in vars(opt).values():
+                add(value if isinstance(value, (list, tuple)) else [value])
+    return out
+
+
+def _graph_generator(device, seed: int = 1):
+    """The generator of the captured steps (a fresh one: the fitted model's is internal to its fit)."""
+    import torch
+
+    rng = torch.Generator(device=device)
+    rng.manual_seed(seed)
+    return rng
+
+
+def _gan_graph_steps(model, X) -> dict:
+    """gan: ``GAN.train_step(flat, rng, opt_g, opt_d)`` (one D and one G update on a random batch) with the fit's
+    ``torch.optim.Adam`` made ``capturable=True`` (its step count on the device; not on a CPU, where torch refuses
+    it); ``flat``: the windows flattened and, with ``output="tanh"``, scaled to [-1, 1] as ``GAN._train`` does."""
+    import torch
+
+    if model.lr_decay:
+        raise NotCapturable("lr_decay=True: its LambdaLR schedules set the learning rate on the host after every "
+                            "step, a graph would keep the rate it was captured with")
+    G, D = model.nets_["generator"], model.nets_["discriminator"]
+    flat = X.reshape(X.shape[0], -1)
+    if model.output == "tanh":
+        flat = flat * 2 - 1
+    capturable = X.device.type == "cuda"
+    opt_g = torch.optim.Adam(G.parameters(), lr=model.lr, capturable=capturable)
+    opt_d = torch.optim.Adam(D.parameters(), lr=model.lr, capturable=capturable)
+    rng = _graph_generator(X.device)
+
+    def run() -> dict:
+        loss_d, loss_g = model.train_step(flat, rng, opt_g, opt_d)
+        return {"d_loss": loss_d, "g_loss": loss_g}
+
+    return {"train": GraphStep(run, lambda: state_tensors(model.nets_, (opt_g, opt_d)), (rng,),
+                               f"GAN.train_step with torch.optim.Adam(capturable={capturable})")}
+
+
+def _timegan_graph_steps(model, X) -> dict:
+    """timegan (either cell): the three steps of one ``Trainer`` (``baselines/timegan.py``: five
+    :class:`~tsbench.nn.optim.MaskedAdam` solvers with all state on the device, batches from ``torch.randperm``
+    and noise from ``torch.rand`` with its device generator) — the joint step first (phase 3, the costliest
+    kind), then the embedding and the supervised step."""
+    trainer = importlib.import_module(type(model).__module__).Trainer(model, X, _graph_generator(X.device))
+
+    def tensors() -> list:
+        return state_tensors(model.nets_, trainer.optimizers().values())
+
+    return {kind: GraphStep(run, tensors, (trainer.rng,), f"Trainer.{run.__name__}")
+            for kind, run in (("phase3", trainer.joint_step), ("phase1", trainer.embedding_step),
+                              ("phase2", trainer.supervised_step))}
+
+
+GAN_GRAPH = GraphCapture({"iterations": 1}, _gan_graph_steps)
+TIMEGAN_GRAPH = GraphCapture({"iterations": 1, "pretrain_iterations": None, "joint_iterations": None},
+                             _timegan_graph_steps)
+
+
 #: the check's entries, in the order of the run: the paper grid's model generators, then the opt-in variant
 GENERATORS: dict[str, Model] = {
-    "gan": Model("tsbench.baselines.gan:GAN", _iterations_fit, _iterations_steps, _one_kind, ("iterations",)),
+    "gan": Model("tsbench.baselines.gan:GAN", _iterations_fit, _iterations_steps, _one_kind, ("iterations",),
+                 graph=GAN_GRAPH),
     "crnngan": Model("tsbench.baselines.crnngan:CRNNGAN", _crnngan_fit, _crnngan_steps, _crnngan_kind,
                      ("iterations", "pretrain_epochs", "batch_size"), few_windows=True),
     "nrgan": Model("tsbench.baselines.nrgan:NRGAN", _iterations_fit, _iterations_steps, _one_kind, ("iterations",)),
     "timegan": Model("tsbench.baselines.timegan:TimeGAN", _timegan_fit, _timegan_steps, _timegan_kind,
-                     ("iterations", "pretrain_iterations", "joint_iterations")),
+                     ("iterations", "pretrain_iterations", "joint_iterations"), graph=TIMEGAN_GRAPH),
     "timevae": Model("tsbench.baselines.timevae:TimeVAE", _timevae_fit, _timevae_steps, _one_kind,
                      ("epochs", "max_steps", "batch_size", "early_stopping"),
                      stops_early=lambda model: bool(model.early_stopping)),
@@ -175,18 +294,24 @@ GRID = tuple(name for name, model in GENERATORS.items() if model.grid)
 TOP_KEYS = ("schema", "created", "quick", "device", "device_name", "torch_version", "cuda_version", "git_sha",
             "git_dirty", "python", "platform", "settings", "generators", "posthoc", "projection", "elapsed_s",
             "failures")
-GENERATOR_KEYS = ("params", "eager", "compile", "sync_debug", "determinism", "paper")
+GENERATOR_KEYS = ("params", "eager", "sync_debug", "determinism", "cuda_graph", "compile", "paper")
 
 FULL = {"preset": "paper", "warmup": 2, "intervals": 10, "compile_warmup": 3, "compile_intervals": 5,
         "sync_debug_intervals": 3, "determinism_intervals": 2, "crnngan_windows": 400, "posthoc_preset": "paper",
-        "posthoc_windows": None, "posthoc_repeats": 10, "compile_timeout_s": 60.0, "budget_s": 280.0}
+        "posthoc_windows": None, "posthoc_repeats": 10, "compile_timeout_s": 60.0, "budget_s": 280.0,
+        "graph_warmup": 5, "graph_blocks": 5, "graph_block_steps": 10, "graph_capture_warmup": 3,
+        "graph_check_steps": 2, "graph_timeout_s": 90.0}
 QUICK = {"preset": "smoke", "warmup": 1, "intervals": 1, "compile_warmup": 1, "compile_intervals": 1,
          "sync_debug_intervals": 3, "determinism_intervals": 1, "crnngan_windows": 64, "posthoc_preset": "smoke",
-         "posthoc_windows": 200, "posthoc_repeats": 2, "compile_timeout_s": 30.0, "budget_s": 120.0}
+         "posthoc_windows": 200, "posthoc_repeats": 2, "compile_timeout_s": 30.0, "budget_s": 120.0,
+         "graph_warmup": 2, "graph_blocks": 2, "graph_block_steps": 3, "graph_capture_warmup": 3,
+         "graph_check_steps": 2, "graph_timeout_s": 60.0}
 #: least time (s) a section needs to start (the estimate when nothing better is known)
 MIN_NEED_S = 5.0
 #: how many times slower a fit runs under the device audit's interceptors (sync_debug's estimate; CPU-measured)
 AUDIT_SLOWDOWN = 4.0
+#: the ``cuda_graph`` worker's start (torch import, CUDA context, data, set-up fit), in its time estimate (a guess)
+GRAPH_START_S = 15.0
 
 
 # helpers --------------------------------------------------------------------------------------------------
@@ -262,6 +387,232 @@ class StepTimer:
             v for values in per_kind.values() for v in values]
         return {"step_ms": step_ms, "step_ms_median": statistics.median(everything) if everything else None,
                 "intervals": counts, "warmup_intervals": warmup, "steps": self.rows[-1][1] if self.rows else 0}
+
+
+# CUDA graphs: capture, check, timing ------------------------------------------------------------------------
+#: the ``cuda_graph`` section's reason on a CPU
+CPU_GRAPH_REASON = "CUDA graphs need a CUDA device"
+#: a replay "close" to the eager step: every state tensor within this absolute difference (else "differ")
+GRAPH_TOLERANCE = 1e-4
+
+
+def time_steps(run: Callable[[], object], synchronize: Callable[[], None], blocks: int, per_block: int) -> float:
+    """Median milliseconds per call of ``run`` over ``blocks`` blocks of ``per_block`` calls, with
+    ``synchronize()`` before each clock read."""
+    times = []
+    for _ in range(int(blocks)):
+        synchronize()
+        start = time.perf_counter()
+        for _ in range(int(per_block)):
+            run()
+        synchronize()
+        times.append((time.perf_counter() - start) / int(per_block) * 1e3)
+    return statistics.median(times)
+
+
+class Snapshot:
+    """Copies of ``tensors`` and of the ``generators``' states; :meth:`restore` writes them back *in place* (a
+    captured graph keeps reading and writing the same memory) and resets the generators with ``set_state`` (a
+    graph reads its registered generator's seed and offset at every replay)."""
+
+    def __init__(self, tensors, generators):
+        import torch
+
+        self.tensors, self.generators = list(tensors), tuple(generators)
+        with torch.no_grad():
+            self.saved = [t.detach().clone() for t in self.tensors]
+        self.rng = [g.get_state() for g in self.generators]
+
+    def restore(self) -> None:
+        import torch
+
+        with torch.no_grad():
+            for tensor, saved in zip(self.tensors, self.saved):
+                tensor.copy_(saved)
+        for generator, state in zip(self.generators, self.rng):
+            generator.set_state(state)
+
+
+def max_abs_diff(a, b) -> float:
+    """The largest absolute difference between paired tensors (0.0 for none; NaN where a value is NaN)."""
+    diffs = [float((x.detach().double() - y.detach().double()).abs().max()) for x, y in zip(a, b) if x.numel()]
+    if any(math.isnan(d) for d in diffs):
+        return math.nan
+    return max(diffs, default=0.0)
+
+
+def replay_check(step: GraphStep, replay: Callable[[], dict], n: int, synchronize: Callable[[], None]) -> dict:
+    """Does ``replay()`` (a graph's replay, returning its static outputs) change the state exactly as ``n`` eager
+    steps from the same state would? Snapshot (state tensors, generator states), ``n`` eager steps, restore,
+    ``n`` replays; the differences of the state tensors (``params_max_abs_diff``: the parameters alone), of the
+    last step's losses, and whether the generators advanced alike (fresh draws at each replay, as eager)."""
+    import torch
+
+    tensors = step.tensors()
+    snapshot = Snapshot(tensors, step.generators)
+
+    def run_n(call) -> tuple[list, dict, list]:
+        for _ in range(max(int(n), 1)):
+            losses = call()
+        synchronize()
+        return ([t.detach().clone() for t in tensors], {k: v.detach().clone() for k, v in losses.items()},
+                [g.get_state() for g in step.generators])
+
+    eager = run_n(step.run)
+    snapshot.restore()
+    graph = run_n(replay)
+    params = [k for k, t in enumerate(tensors) if isinstance(t, torch.nn.Parameter)]
+    out = {"steps": max(int(n), 1), "state_tensors": len(tensors),
+           "state_max_abs_diff": max_abs_diff(eager[0], graph[0]),
+           "params_max_abs_diff": max_abs_diff([eager[0][k] for k in params], [graph[0][k] for k in params]),
+           "losses_max_abs_diff": max_abs_diff([eager[1][k] for k in eager[1]], [graph[1][k] for k in eager[1]]),
+           "rng_equal": all(torch.equal(a, b) for a, b in zip(eager[2], graph[2])),
+           "tolerance": GRAPH_TOLERANCE}
+    diff = out["state_max_abs_diff"]
+    if diff == 0.0 and out["rng_equal"]:
+        out["status"] = "equal"
+    elif diff <= GRAPH_TOLERANCE and out["rng_equal"]:  # NaN compares false: "differ"
+        out["status"] = "close"
+    else:
+        out["status"] = "differ"
+    return out
+
+
+def warm_up_on(stream, run: Callable[[], object], n: int) -> None:
+    """``n`` calls of ``run`` on the side ``stream`` (lazy state — optimiser moments, cuBLAS and cuDNN handles and
+    workspaces of that stream, autograd's streams — is created before capture), then the current stream waits."""
+    import torch
+
+    current = torch.cuda.current_stream(stream.device)
+    stream.wait_stream(current)
+    with torch.cuda.stream(stream):
+        for _ in range(int(n)):
+            run()
+    current.wait_stream(stream)
+
+
+def capture_step(run: Callable[[], dict], generators, stream):
+    """One call of ``run`` captured as a CUDA graph on ``stream``, with ``generators`` registered first
+    (``CUDAGraph.register_generator_state``: each replay then reads the generator's seed and offset and advances
+    the offset as an eager step would, so every replay draws fresh numbers). Returns ``(graph, static outputs)``.
+    On an error the current stream is restored (a failing ``capture_end`` skips ``torch.cuda.graph``'s own
+    restore) and the first error is raised: the step's, not the capture's end that follows it."""
+    import torch
+
+    graph = torch.cuda.CUDAGraph()
+    if not hasattr(graph, "register_generator_state"):
+        raise RuntimeError(f"torch {torch.__version__} has no CUDAGraph.register_generator_state: a graph cannot "
+                           "draw from the step's own torch.Generator")
+    for generator in generators:
+        graph.register_generator_state(generator)
+    entry = torch.cuda.current_stream(stream.device)
+    first: list[BaseException] = []
+    outputs = None
+    try:
+        with torch.cuda.graph(graph, stream=stream):
+            try:
+                outputs = run()
+            except Exception as exc:  # noqa: BLE001 — raised below, after the capture has ended
+                first.append(exc)
+    except Exception as exc:  # noqa: BLE001
+        first.append(exc)
+    finally:
+        torch.cuda.set_stream(entry)
+    if first:
+        raise first[0]
+    return graph, outputs
+
+
+def measure_graph_step(step: GraphStep, settings: dict, device, record: dict) -> None:
+    """One step kind, into ``record`` as it goes (a failure keeps what was measured before it, and ``stage`` names
+    the stage that failed): eager warm-up and timing (``graph_warmup`` steps, then ``graph_blocks`` ×
+    ``graph_block_steps`` steps, a synchronize around each block), warm-up on a side stream, capture
+    (``capture_s``, instantiation included), a first replay, :func:`replay_check`, and the replays timed as the
+    eager steps were."""
+    import torch
+
+    def synchronize():
+        torch.cuda.synchronize(device)
+
+    blocks, per_block = settings["graph_blocks"], settings["graph_block_steps"]
+    record["stage"] = "eager"
+    for _ in range(int(settings["graph_warmup"])):
+        step.run()
+    record["eager_step_ms"] = time_steps(step.run, synchronize, blocks, per_block)
+    record["timed_steps"] = int(blocks) * int(per_block)
+    record["stage"] = "side-stream warm-up"
+    stream = torch.cuda.Stream(device)
+    warm_up_on(stream, step.run, settings["graph_capture_warmup"])
+    synchronize()
+    record["stage"] = "capture"
+    start = time.perf_counter()
+    graph, outputs = capture_step(step.run, step.generators, stream)
+    synchronize()
+    record["capture_s"] = time.perf_counter() - start
+    record["stage"] = "first replay"
+    start = time.perf_counter()
+    graph.replay()
+    synchronize()
+    record["first_replay_ms"] = (time.perf_counter() - start) * 1e3
+
+    def replay() -> dict:
+        graph.replay()
+        return outputs
+
+    record["stage"] = "check"
+    record["check"] = replay_check(step, replay, settings["graph_check_steps"], synchronize)
+    record["stage"] = "replay timing"
+    record["graph_step_ms"] = time_steps(graph.replay, synchronize, blocks, per_block)
+    record["speedup"] = record["eager_step_ms"] / record["graph_step_ms"] if record["graph_step_ms"] > 0 else None
+    del record["stage"]
+    record["status"] = "ok"
+
+
+def _json_safe(value):
+    """``value`` with every non-finite float as a string (the report is written with ``allow_nan=False``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def graph_section(stdout: str, problem: str | None = None) -> dict:
+    """The ``cuda_graph`` section from the ``--worker cuda_graph`` output ``stdout`` (one JSON line per record:
+    ``{"setup": …}``, one ``{"kind": …}`` per step kind, ``{"done": true}``) and the ``problem`` that ended the
+    worker early (a timeout, an exit status), if any: ``ok`` when every kind was captured and its replay
+    reproduces the eager step (``check.status`` ``equal`` or ``close``), ``differ`` when one does not, ``failed``
+    when a capture failed or the worker stopped early (the kinds done are kept), ``skipped`` when the entry's
+    parameters rule capture out."""
+    records = []
+    for line in stdout.splitlines():
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+    setup = next((r["setup"] for r in records if isinstance(r.get("setup"), dict)), None)
+    kinds = {r["kind"]: {k: v for k, v in r.items() if k != "kind"} for r in records if "kind" in r}
+    done = any(r.get("done") for r in records)
+    if setup is None or setup.get("status") != "ok":
+        if setup is None:
+            return {"status": "failed", "reason": problem or "the worker wrote no set-up record"}
+        return {k: v for k, v in setup.items() if k != "setup_s"}
+    out = {"status": "ok", "setup": setup, "kinds": kinds}
+    failed = [kind for kind, r in kinds.items() if r.get("status") != "ok"]
+    differ = [kind for kind, r in kinds.items() if r.get("status") == "ok" and
+              r.get("check", {}).get("status") not in ("equal", "close")]
+    if problem and done:  # e.g. a crash while the process shut down, after its last record
+        out["worker_problem"] = problem
+    if not done:
+        out["status"], out["reason"] = "failed", problem or "the worker stopped before its last step kind"
+    elif failed:
+        out["status"], out["reason"] = "failed", f"capture failed: {', '.join(failed)}"
+    elif differ:
+        out["status"], out["reason"] = "differ", f"a replay does not reproduce the eager step: {', '.join(differ)}"
+    return out
 
 
 # the check ------------------------------------------------------------------------------------------------
@@ -370,6 +721,50 @@ class GPUCheck:
             tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
             return {"status": "failed", "reason": f"worker exited {done.returncode}: {tail}"}
         return json.loads(lines[-1])
+
+    def graph_need_s(self, name: str, eager) -> float:
+        """Estimated time of the ``cuda_graph`` worker of entry ``name``: :data:`GRAPH_START_S` and, per step kind,
+        its eager and graph steps (warm-ups, timings, capture, check; all counted at the ``eager`` fit's time per
+        step, set-up and logging included: an upper bound for the replays)."""
+        entry, s = GENERATORS[name], self.settings
+        if entry.graph is None or not self.cuda:
+            return 0.0
+        if not (isinstance(eager, dict) and eager.get("status") == "ok" and eager.get("steps")):
+            return GRAPH_START_S
+        per_kind = 2 * (s["graph_warmup"] + s["graph_blocks"] * s["graph_block_steps"] + s["graph_capture_warmup"]
+                        + 2 * s["graph_check_steps"] + 2)
+        return GRAPH_START_S + len(eager.get("step_ms") or {"": 0}) * per_kind * eager["fit_s"] / eager["steps"]
+
+    def cuda_graph(self, name: str) -> dict:
+        """Eager vs CUDA-graph step times of entry ``name`` (:data:`GENERATORS` ``graph``), measured in a subprocess
+        with a timeout (a capture that crashes or hangs cannot stop the check; a finished step kind is kept)."""
+        if not self.cuda:
+            return {"status": "skipped", "reason": CPU_GRAPH_REASON}
+        if not self.args.cuda_graph:
+            return {"status": "skipped", "reason": "--no-cuda-graph"}
+        if GENERATORS[name].graph is None:
+            prepared = ", ".join(g for g, m in GENERATORS.items() if m.graph is not None)
+            return {"status": "skipped", "reason": f"no CUDA-graph capture is prepared for {name} (only for "
+                                                   f"{prepared})"}
+        timeout = min(self.settings["graph_timeout_s"], self.left() - 5)
+        if timeout < MIN_NEED_S:
+            return {"status": "skipped", "reason": f"time budget: {self.left():.0f} s left of --budget-s "
+                                                   f"{self.settings['budget_s']:.0f}"}
+        command = [sys.executable, str(Path(__file__).resolve()), "--worker", "cuda_graph", "--generator", name,
+                   "--device", str(self.device), os.devnull] + (["--quick"] if self.args.quick else []) + (
+                       ["--threads", str(self.args.threads)] if self.args.threads else [])
+        start = time.perf_counter()
+        try:
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+            stdout, problem = done.stdout, None
+            if done.returncode != 0:
+                tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                problem = f"worker exited {done.returncode}: {tail}"
+        except subprocess.TimeoutExpired as exc:
+            stdout = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            problem = (f"the worker ran over {timeout:.0f} s (graph_timeout_s {self.settings['graph_timeout_s']:g}, "
+                       f"or the time left of --budget-s)")
+        return {**_json_safe(graph_section(stdout, problem)), "worker_s": time.perf_counter() - start}
 
     def sync_debug(self, name: str, train) -> dict:
         if not self.cuda:
@@ -548,6 +943,11 @@ class GPUCheck:
             generators[name]["determinism"] = self.budgeted("two short fits", need,
                                                             lambda: self.determinism(name, train))
         for name in names:
+            print(f"[gpu_check] {name}: CUDA graph", flush=True)
+            generators[name]["cuda_graph"] = self.budgeted(
+                "a CUDA-graph capture", self.graph_need_s(name, generators[name]["eager"]),
+                lambda: self.cuda_graph(name))
+        for name in names:
             print(f"[gpu_check] {name}: torch.compile", flush=True)
             generators[name]["compile"] = _guard(lambda: self.compiled(name))
             generators[name]["paper"] = _guard(lambda: self.paper(name, generators[name]["eager"],
@@ -626,12 +1026,72 @@ def compile_worker(args) -> dict:
             "first_log_s": first, **summary}
 
 
+def graph_setup(check: GPUCheck, name: str) -> tuple[int, dict]:
+    """Entry ``name`` fitted on the check's device with its ``graph.fit`` overrides (the preset's architecture and
+    batch size, the shortest fit), its networks in training mode (cuDNN's RNN backward needs it): ``(windows,
+    {step kind: GraphStep})``. Raises :class:`NotCapturable` where the entry's parameters rule capture out."""
+    import numpy as np
+    import torch
+
+    spec = GENERATORS[name].graph
+    train, _ = check.data()
+    X = check.windows_for(name, train)
+    model = build(name, check.params(name, spec.fit)).fit(X, seed=0)
+    model.nets_.train()
+    steps = spec.steps(model, torch.as_tensor(np.asarray(X, dtype=np.float32), device=check.device))
+    check.synchronize()
+    return len(X), steps
+
+
+def cuda_graph_worker(args) -> None:
+    """The ``--worker cuda_graph`` subprocess: entry ``args.generator[0]`` fitted for its ``graph`` set-up (the
+    shortest fit, at the preset's architecture and batch size), then each prepared step kind measured
+    (:func:`measure_graph_step`); prints one JSON line per record as it is done (see :func:`graph_section`), so that
+    a timeout keeps the kinds already measured. A failing kind is recorded and the next one tried (marked
+    ``after_failed``: a failed capture may leave the process's CUDA state unusable)."""
+    def emit(record: dict) -> None:
+        print(json.dumps(_json_safe(record), default=str), flush=True)
+
+    check = GPUCheck(args)
+    name = args.generator[0]
+    spec = GENERATORS[name].graph
+    if not check.cuda:
+        emit({"setup": {"status": "skipped", "reason": CPU_GRAPH_REASON}})
+        return
+    start = time.perf_counter()
+    try:
+        windows, steps = graph_setup(check, name)
+    except NotCapturable as exc:
+        emit({"setup": {"status": "skipped", "reason": str(exc)}})
+        return
+    except Exception as exc:  # noqa: BLE001 — the set-up's failure is the result
+        emit({"setup": {"status": "failed", "reason": _error(exc), "site": _user_site(exc)}})
+        return
+    emit({"setup": {"status": "ok", "fit": spec.fit, "windows": windows, "setup_s": time.perf_counter() - start,
+                    "kinds": list(steps)}})
+    failed: list[str] = []
+    for kind, step in steps.items():
+        record = {"kind": kind, "step": step.what, "status": "failed"}
+        try:
+            measure_graph_step(step, check.settings, check.device, record)
+        except Exception as exc:  # noqa: BLE001 — a capture error is data
+            record.update(status="failed", reason=_error(exc), site=_user_site(exc))
+        if failed:
+            record["after_failed"] = list(failed)
+        if record["status"] != "ok":
+            failed.append(kind)
+        emit(record)
+    emit({"done": True})
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("output", help="the JSON file to write")
     parser.add_argument("--device", default="cuda", help="cuda (default), cuda:N or cpu")
     parser.add_argument("--quick", action="store_true", help="tiny settings (smoke architectures, a few steps)")
     parser.add_argument("--no-compile", dest="compile", action="store_false", help="skip the torch.compile timings")
+    parser.add_argument("--no-cuda-graph", dest="cuda_graph", action="store_false",
+                        help="skip the CUDA-graph captures")
     parser.add_argument("--generator", action="append", choices=list(GENERATORS), metavar="NAME",
                         help=f"only these entries (repeatable; default all): {', '.join(GENERATORS)}")
     parser.add_argument("--seeds", type=int, default=3, help="training seeds of the projected paper grid (3)")
@@ -639,7 +1099,7 @@ def parse_args(argv=None):
     parser.add_argument("--compile-timeout-s", type=float, default=None,
                         help="per generator, compile + timed steps (60; quick 30)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    parser.add_argument("--worker", choices=["compile"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["compile", "cuda_graph"], help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -655,6 +1115,9 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     if args.worker == "compile":
         print(json.dumps(compile_worker(args)), flush=True)
+        return 0
+    if args.worker == "cuda_graph":
+        cuda_graph_worker(args)
         return 0
     result = GPUCheck(args).run()
     out = Path(args.output)
