@@ -7,14 +7,13 @@ Run: ``python -m pytest tests/benchmarks/test_bench_batched_seeds.py --benchmark
 """
 from __future__ import annotations
 
-import statistics
-import time
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from tests.benchmarks.alternating import alternating_cpu_medians
 from tsbench.baselines._torch import seeded_generator
 from tsbench.baselines.gan import GAN
 from tsbench.nn.stacked import StackedModules
@@ -62,15 +61,8 @@ def batched_step():
 def test_three_seeds_one_step(benchmark, how):
     torch.set_num_threads(1)
     if how == "batched":
-        steps = {"separate": separate_step(), "batched": batched_step()}
-        times = {k: [] for k in steps}
-        for round_ in range(210):
-            for key, step in steps.items():
-                start = time.process_time()
-                step()
-                if round_ >= 10:
-                    times[key].append(time.process_time() - start)
-        medians = {k: statistics.median(v) for k, v in times.items()}
+        medians = alternating_cpu_medians({"separate": separate_step(), "batched": batched_step()}, rounds=200,
+                                          warmup=10)
         benchmark.extra_info.update(separate_median_s=medians["separate"], batched_median_s=medians["batched"],
                                     speedup_over_separate=medians["separate"] / medians["batched"])
     step = batched_step() if how == "batched" else separate_step()

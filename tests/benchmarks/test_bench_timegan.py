@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.benchmarks.alternating import alternating_cpu_medians
 from tsbench.baselines.timegan import TimeGAN, Trainer
 from tsbench.nn import _gru_cpp
 from tsbench.nn.gru import KERNEL_ENV
@@ -46,15 +47,7 @@ def _step(trainer: Trainer, method: str, kernel: str):
 
 def _speedup(benchmark, make_trainer, method: str, rounds: int) -> None:
     """Alternate steps of a Python-loop and a C++-loop trainer; record both medians (CPU time) and their ratio."""
-    steps = {kernel: _step(make_trainer(), method, kernel) for kernel in KERNELS}
-    times = {kernel: [] for kernel in KERNELS}
-    for round_ in range(rounds + 3):
-        for kernel, step in steps.items():
-            start = time.process_time()
-            step()
-            if round_ >= 3:  # warm-up
-                times[kernel].append(time.process_time() - start)
-    medians = {kernel: statistics.median(t) for kernel, t in times.items()}
+    medians = alternating_cpu_medians({kernel: _step(make_trainer(), method, kernel) for kernel in KERNELS}, rounds)
     benchmark.extra_info.update(python_median_s=medians["python"], cpp_median_s=medians["cpp"],
                                 speedup_over_python=medians["python"] / medians["cpp"])
 
@@ -98,14 +91,7 @@ def test_joint_iteration_cudnn_cell_vs_tf1(benchmark):
     ``tf1_median_s``, ``cudnn_median_s`` (CPU time, alternating one step of each) and ``cudnn_over_tf1``."""
     _gru_cpp.load()
     steps = {cell: _cell_trainer(cell).joint_step for cell in ("tf1", "cudnn")}
-    times = {cell: [] for cell in steps}
-    for round_ in range(33):
-        for cell, step in steps.items():
-            start = time.process_time()
-            step()
-            if round_ >= 3:
-                times[cell].append(time.process_time() - start)
-    medians = {cell: statistics.median(t) for cell, t in times.items()}
+    medians = alternating_cpu_medians(steps, rounds=30)
     benchmark.extra_info.update(tf1_median_s=medians["tf1"], cudnn_median_s=medians["cudnn"],
                                 cudnn_over_tf1=medians["cudnn"] / medians["tf1"])
     benchmark(steps["cudnn"])
