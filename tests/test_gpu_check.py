@@ -454,3 +454,22 @@ def test_the_check_runs_the_worker_in_a_subprocess(gpu_check):
     assert section["status"] == "skipped" and section["reason"] == "CUDA graphs need a CUDA device"
     assert section["worker_s"] > 0
     assert _check(gpu_check, "--no-cuda-graph").args.cuda_graph is False
+
+
+COMMITTED = Path(__file__).resolve().parents[1] / "results" / "gpu-check"
+
+
+@pytest.mark.parametrize("path", sorted(COMMITTED.glob("*.json")), ids=lambda p: p.name)
+def test_committed_outputs_are_complete_checks_of_a_commit(path, gpu_check):
+    """Every committed output is a whole run of the current schema on a named, clean commit, without failures, with
+    eager and compiled step times for every generator."""
+    report = json.loads(path.read_text())
+    assert tuple(report) == gpu_check.TOP_KEYS and report["schema"] == gpu_check.SCHEMA
+    assert re.fullmatch(r"[0-9a-f]{40}", report["git_sha"]) and report["git_dirty"] is False
+    assert report["quick"] is False and report["failures"] == []
+    assert set(report["generators"]) == set(gpu_check.GENERATORS)
+    for name, sections in report["generators"].items():
+        assert tuple(sections) == gpu_check.GENERATOR_KEYS, name
+        for key in ("eager", "compile"):
+            assert sections[key]["status"] == "ok" and sections[key]["step_ms"], (name, key)
+    assert report["projection"]["complete"] is True
