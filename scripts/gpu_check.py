@@ -596,9 +596,9 @@ def graph_section(stdout: str, problem: str | None = None) -> dict:
     setup = next((r["setup"] for r in records if isinstance(r.get("setup"), dict)), None)
     kinds = {r["kind"]: {k: v for k, v in r.items() if k != "kind"} for r in records if "kind" in r}
     done = any(r.get("done") for r in records)
-    if setup is None or setup.get("status") != "ok":
-        if setup is None:
-            return {"status": "failed", "reason": problem or "the worker wrote no set-up record"}
+    if setup is None:
+        return {"status": "failed", "reason": problem or "the worker wrote no set-up record"}
+    if setup.get("status") != "ok":
         return {k: v for k, v in setup.items() if k != "setup_s"}
     out = {"status": "ok", "setup": setup, "kinds": kinds}
     failed = [kind for kind, r in kinds.items() if r.get("status") != "ok"]
@@ -636,10 +636,13 @@ class GPUCheck:
     def left(self) -> float:
         return self.settings["budget_s"] - (time.perf_counter() - self.start)
 
+    def over_budget(self) -> str:
+        """The reason of a section skipped for time."""
+        return f"time budget: {self.left():.0f} s left of --budget-s {self.settings['budget_s']:.0f}"
+
     def budgeted(self, what: str, need_s: float, section):
         if self.left() < need_s:
-            return {"status": "skipped", "reason": f"time budget: {self.left():.0f} s left of --budget-s "
-                                                   f"{self.settings['budget_s']:.0f}, {what} needs ~{need_s:.0f} s"}
+            return {"status": "skipped", "reason": f"{self.over_budget()}, {what} needs ~{need_s:.0f} s"}
         return _guard(section)
 
     def synchronize(self) -> None:
@@ -688,16 +691,22 @@ class GPUCheck:
         return max(MIN_NEED_S, fits * slowdown * eager["fit_s"] * steps / eager["steps"])
 
     # sections ---------------------------------------------------------------------------------------------
-    def eager(self, name: str, train) -> dict:
-        s = self.settings
-        overrides = short_fit(name, s["warmup"] + s["intervals"])
+    def timed_fit(self, cls, name: str, train, warmup: int, intervals: int) -> dict:
+        """A short fit of ``cls`` (entry ``name``'s class or a subclass) timed by a :class:`StepTimer`: overrides,
+        windows, ``fit_s``, ``first_log_s`` (the first callback's time) and the summary after ``warmup`` intervals."""
+        overrides = short_fit(name, warmup + intervals)
         timer = StepTimer(name, self.synchronize)
         X = self.windows_for(name, train)
         start = time.perf_counter()
-        load_class(name)(**self.params(name, overrides)).fit(X, seed=0, callback=timer)
+        cls(**self.params(name, overrides)).fit(X, seed=0, callback=timer)
         self.synchronize()
-        return {"status": "ok", "overrides": overrides, "windows": len(X), "fit_s": time.perf_counter() - start,
-                **timer.summary(s["warmup"])}
+        return {"overrides": overrides, "windows": len(X), "fit_s": time.perf_counter() - start,
+                "first_log_s": timer.rows[0][2] - start if timer.rows else None, **timer.summary(warmup)}
+
+    def eager(self, name: str, train) -> dict:
+        timed = self.timed_fit(load_class(name), name, train, self.settings["warmup"], self.settings["intervals"])
+        del timed["first_log_s"]
+        return {"status": "ok", **timed}
 
     def compiled(self, name: str) -> dict:
         """torch.compile'd step times, measured in a subprocess (a hung or crashing compile cannot stop the
@@ -705,22 +714,24 @@ class GPUCheck:
         if not self.args.compile:
             return {"status": "skipped", "reason": "--no-compile"}
         if self.left() - 5 < min(10.0, self.settings["compile_timeout_s"]):
-            return {"status": "skipped", "reason": f"time budget: {self.left():.0f} s left of --budget-s "
-                                                   f"{self.settings['budget_s']:.0f}"}
+            return {"status": "skipped", "reason": self.over_budget()}
         timeout = min(self.settings["compile_timeout_s"], self.left() - 5)
-        command = [sys.executable, str(Path(__file__).resolve()), "--worker", "compile", "--generator", name,
-                   "--device", str(self.device), os.devnull] + (["--quick"] if self.args.quick else []) + (
-                       ["--threads", str(self.args.threads)] if self.args.threads else [])
         try:
-            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+            done = self.run_worker("compile", name, timeout)
         except subprocess.TimeoutExpired:
             return {"status": "skipped", "reason": f"compile + timed steps took over {timeout:g} s "
                                                    "(--compile-timeout-s)"}
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
         if done.returncode != 0 or not lines:
-            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            return {"status": "failed", "reason": f"worker exited {done.returncode}: {tail}"}
+            return {"status": "failed", "reason": _worker_exit(done)}
         return json.loads(lines[-1])
+
+    def run_worker(self, worker: str, name: str, timeout: float) -> subprocess.CompletedProcess:
+        """This script's ``--worker WORKER`` for entry ``name`` in a subprocess (raises ``TimeoutExpired``)."""
+        command = [sys.executable, str(Path(__file__).resolve()), "--worker", worker, "--generator", name,
+                   "--device", str(self.device), os.devnull] + (["--quick"] if self.args.quick else []) + (
+                       ["--threads", str(self.args.threads)] if self.args.threads else [])
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
     def graph_need_s(self, name: str, eager) -> float:
         """Estimated time of the ``cuda_graph`` worker of entry ``name``: :data:`GRAPH_START_S` and, per step kind,
@@ -748,18 +759,11 @@ class GPUCheck:
                                                    f"{prepared})"}
         timeout = min(self.settings["graph_timeout_s"], self.left() - 5)
         if timeout < MIN_NEED_S:
-            return {"status": "skipped", "reason": f"time budget: {self.left():.0f} s left of --budget-s "
-                                                   f"{self.settings['budget_s']:.0f}"}
-        command = [sys.executable, str(Path(__file__).resolve()), "--worker", "cuda_graph", "--generator", name,
-                   "--device", str(self.device), os.devnull] + (["--quick"] if self.args.quick else []) + (
-                       ["--threads", str(self.args.threads)] if self.args.threads else [])
+            return {"status": "skipped", "reason": self.over_budget()}
         start = time.perf_counter()
         try:
-            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-            stdout, problem = done.stdout, None
-            if done.returncode != 0:
-                tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-                problem = f"worker exited {done.returncode}: {tail}"
+            done = self.run_worker("cuda_graph", name, timeout)
+            stdout, problem = done.stdout, _worker_exit(done) if done.returncode != 0 else None
         except subprocess.TimeoutExpired as exc:
             stdout = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
             problem = (f"the worker ran over {timeout:.0f} s (graph_timeout_s {self.settings['graph_timeout_s']:g}, "
@@ -972,6 +976,12 @@ class GPUCheck:
         }
 
 
+def _worker_exit(done: subprocess.CompletedProcess) -> str:
+    """A worker's exit status and the last line it wrote to stderr."""
+    tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+    return f"worker exited {done.returncode}: {tail}"
+
+
 def _user_site(exc: BaseException) -> str | None:
     """``file:line in function`` of the innermost traceback frame outside torch, the audit and this script."""
     import torch
@@ -1000,7 +1010,6 @@ def compile_worker(args) -> dict:
     """The ``--worker compile`` subprocess: eager steps of ``args.generator`` with its networks compiled."""
     import torch
 
-    settings = QUICK if args.quick else FULL
     check = GPUCheck(args)
     name = args.generator[0]
     cls = load_class(name)
@@ -1012,18 +1021,13 @@ def compile_worker(args) -> dict:
 
     Compiled.__name__ = f"Compiled{cls.__name__}"
     train, _ = check.data()
-    overrides = short_fit(name, settings["compile_warmup"] + settings["compile_intervals"])
-    timer = StepTimer(name, check.synchronize)
-    start = time.perf_counter()
     try:
-        Compiled(**check.params(name, overrides)).fit(check.windows_for(name, train), seed=0, callback=timer)
-        check.synchronize()
+        timed = check.timed_fit(Compiled, name, train, check.settings["compile_warmup"],
+                                check.settings["compile_intervals"])
     except Exception as exc:  # noqa: BLE001 — dynamo/inductor errors are the result
         return {"status": "failed", "reason": _error(exc)}
-    summary = timer.summary(settings["compile_warmup"])
-    first = timer.rows[0][2] - start if timer.rows else None
-    return {"status": "ok", "mode": "default", "overrides": overrides, "fit_s": time.perf_counter() - start,
-            "first_log_s": first, **summary}
+    del timed["windows"]
+    return {"status": "ok", "mode": "default", **timed}
 
 
 def graph_setup(check: GPUCheck, name: str) -> tuple[int, dict]:
@@ -1107,6 +1111,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
 
+    from tsbench.atomic import write_atomically
+
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print("gpu_check: --device cuda but no CUDA GPU is visible; use --device cpu (with --quick for a test run)",
               file=sys.stderr)
@@ -1121,10 +1127,8 @@ def main(argv=None) -> int:
         return 0
     result = GPUCheck(args).run()
     out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2, allow_nan=False, default=str) + "\n")
-    tmp.replace(out)
+    text = json.dumps(result, indent=2, allow_nan=False, default=str) + "\n"
+    write_atomically(out, lambda tmp: Path(tmp).write_text(text))
     print(f"[gpu_check] wrote {out} in {result['elapsed_s']:.0f} s; "
           f"failures: {', '.join(result['failures']) or 'none'}")
     return 0

@@ -35,6 +35,15 @@ def gpu_check():
     return load_script("gpu_check")
 
 
+def _args(gpu_check, *extra):
+    """The check's arguments on the CPU at --quick, with ``extra``."""
+    return gpu_check.parse_args(["unused.json", "--device", "cpu", "--quick", *extra])
+
+
+def _check(gpu_check, *extra):
+    return gpu_check.GPUCheck(_args(gpu_check, *extra))
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("gpu-check") / "check.json"
@@ -171,8 +180,7 @@ def test_a_spent_budget_skips_sections_with_their_reason(gpu_check, tmp_path):
 
 
 def test_later_sections_need_the_eager_time_scaled_by_steps(gpu_check):
-    args = gpu_check.parse_args(["unused.json", "--device", "cpu", "--quick"])
-    check = gpu_check.GPUCheck(args)
+    check = _check(gpu_check)
     eager = {"status": "ok", "steps": 130, "windows": 210, "fit_s": 13.0}  # 0.1 s per step, set-up included
     # gan's sync-debug fits: 2 audited fits of 3 intervals = 40 steps each, AUDIT_SLOWDOWN times slower
     assert check.need_s("gan", eager, fits=2, intervals=3, slowdown=4.0) == pytest.approx(2 * 4.0 * 0.1 * 40)
@@ -191,15 +199,12 @@ def test_a_failing_compile_is_reported(gpu_check, monkeypatch):
         raise RuntimeError("no inductor backend here")
 
     monkeypatch.setattr(torch, "compile", broken)
-    args = gpu_check.parse_args(["unused.json", "--device", "cpu", "--quick", "--worker", "compile",
-                                 "--generator", "gan"])
-    result = gpu_check.compile_worker(args)
+    result = gpu_check.compile_worker(_args(gpu_check, "--worker", "compile", "--generator", "gan"))
     assert result["status"] == "failed" and "no inductor backend here" in result["reason"]
 
 
 def test_a_slow_compile_is_skipped_with_its_reason(gpu_check):
-    args = gpu_check.parse_args(["unused.json", "--device", "cpu", "--quick", "--compile-timeout-s", "0.5"])
-    result = gpu_check.GPUCheck(args).compiled("gan")
+    result = _check(gpu_check, "--compile-timeout-s", "0.5").compiled("gan")
     assert result == {"status": "skipped", "reason": "compile + timed steps took over 0.5 s (--compile-timeout-s)"}
 
 
@@ -211,10 +216,6 @@ def test_cuda_without_a_gpu_is_a_one_line_error(gpu_check, capsys, tmp_path):
 
 # the CUDA-graph section ---------------------------------------------------------------------------------------
 GRAPH_KINDS = {"gan": ["train"], "timegan": ["phase3", "phase1", "phase2"], VARIANT: ["phase3", "phase1", "phase2"]}
-
-
-def _check(gpu_check, *extra):
-    return gpu_check.GPUCheck(gpu_check.parse_args(["unused.json", "--device", "cpu", "--quick", *extra]))
 
 
 def test_only_gan_and_timegan_have_a_prepared_capture(gpu_check):
@@ -343,9 +344,7 @@ def fake_cuda(gpu_check, monkeypatch):
 def test_the_worker_records_every_step_kind(gpu_check, fake_cuda, capsys, name):
     """The ``--worker cuda_graph`` run end to end on the stand-in: set-up, each kind timed eager and replayed, the
     check equal (the stand-in replays the same step), the generator registered, the section ``ok``."""
-    args = gpu_check.parse_args(["unused.json", "--device", "cpu", "--quick", "--worker", "cuda_graph",
-                                 "--generator", name])
-    gpu_check.cuda_graph_worker(args)
+    gpu_check.cuda_graph_worker(_args(gpu_check, "--worker", "cuda_graph", "--generator", name))
     stdout = capsys.readouterr().out
     assert [json.loads(line) for line in stdout.splitlines()][-1] == {"done": True}
     section = gpu_check.graph_section(stdout)
@@ -401,9 +400,7 @@ def test_a_failing_capture_is_recorded_and_the_next_kind_tried(gpu_check, fake_c
     monkeypatch.setitem(gpu_check.GENERATORS, "timegan",
                         gpu_check.GENERATORS["timegan"]._replace(graph=gpu_check.GraphCapture(
                             gpu_check.TIMEGAN_GRAPH.fit, sync_in_joint_step)))
-    args = gpu_check.parse_args(["unused.json", "--device", "cpu", "--quick", "--worker", "cuda_graph",
-                                 "--generator", "timegan"])
-    gpu_check.cuda_graph_worker(args)
+    gpu_check.cuda_graph_worker(_args(gpu_check, "--worker", "cuda_graph", "--generator", "timegan"))
     section = gpu_check.graph_section(capsys.readouterr().out)
     assert section["status"] == "failed" and section["reason"] == "capture failed: phase3"
     failed = section["kinds"]["phase3"]
