@@ -56,14 +56,18 @@ class TorchGenerator(Generator):
     log_every = 10
 
     def _fit(self, X, *, seed, callback, **kwargs):
-        self.device_ = resolve_device(getattr(self, "device", "cpu"))
-        init_rng = torch.Generator().manual_seed(int(seed))
-        with _fork_rng_from(init_rng):
-            self.nets_ = nn.ModuleDict(self._build(X.shape[1], X.shape[2])).to(self.device_)
-        rng = seeded_generator(seed + 1, self.device_)
-        self.nets_.train()
+        rng = self._start_fit(X.shape[1], X.shape[2], seed)
         self._train(torch.as_tensor(X, device=self.device_), rng, callback)
         self.nets_.eval()
+
+    def _start_fit(self, seq_len: int, n_features: int, seed: int) -> torch.Generator:
+        """Resolve ``device_``, build ``nets_`` (in training mode) with weights drawn from ``seed``, and return the
+        training generator (seeded ``seed + 1`` on the device): what every fit does before training."""
+        self.device_ = resolve_device(getattr(self, "device", "cpu"))
+        with _fork_rng_from(torch.Generator().manual_seed(int(seed))):
+            self.nets_ = nn.ModuleDict(self._build(seq_len, n_features)).to(self.device_)
+        self.nets_.train()
+        return seeded_generator(int(seed) + 1, self.device_)
 
     def _sample(self, n, *, seed):
         rng = seeded_generator(seed, self.device_)

@@ -27,7 +27,7 @@ from tsbench.nn.stacked import StackedModules
 from tsbench.params import POSITIVE, STRICTLY_POSITIVE
 from tsbench.validation import check_windows
 
-from ._torch import TorchGenerator, _fork_rng_from, random_batch, resolve_device, seeded_generator
+from ._torch import TorchGenerator, random_batch
 
 
 class GAN(TorchGenerator):
@@ -193,14 +193,11 @@ class GAN(TorchGenerator):
         if len(callbacks) != len(seeds):
             raise InputError("GAN.fit_seeds callbacks", expected=f"{len(seeds)} (one per seed)",
                              got=str(len(callbacks)), fix="pass one callback per seed, or none")
-        device = resolve_device(self.device)
-        models = [clone(self) for _ in seeds]
-        for model, seed in zip(models, seeds):  # exactly what TorchGenerator._fit does before training
-            model.device_, model.seq_len_, model.n_features_in_ = device, int(X.shape[1]), int(X.shape[2])
-            with _fork_rng_from(torch.Generator().manual_seed(seed)):
-                model.nets_ = nn.ModuleDict(model._build(X.shape[1], X.shape[2])).to(device)
-            model.history_ = []
-        rngs = [seeded_generator(seed + 1, device) for seed in seeds]
+        models, rngs = [clone(self) for _ in seeds], []
+        for model, seed in zip(models, seeds):  # what fit does before training, per seed
+            model.seq_len_, model.n_features_in_, model.history_ = int(X.shape[1]), int(X.shape[2]), []
+            rngs.append(model._start_fit(X.shape[1], X.shape[2], seed))
+        device = models[0].device_
         flats = [torch.as_tensor(x, device=device).reshape(x.shape[0], -1) for x in Xs]
         if self.output == "tanh":
             flats = [flat * 2 - 1 for flat in flats]

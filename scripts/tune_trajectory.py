@@ -41,11 +41,7 @@ def main():
 
     model = cls(**params)
     model.seq_len_, model.n_features_in_ = split.train.shape[1], split.train.shape[2]
-    model.device_ = torch.device("cpu")
-    from tsbench.baselines._torch import _fork_rng_from, seeded_generator
-    with _fork_rng_from(torch.Generator().manual_seed(args.seed)):
-        model.nets_ = torch.nn.ModuleDict(model._build(*split.train.shape[1:]))
-    rng = seeded_generator(args.seed + 1, model.device_)
+    rng = model._start_fit(*split.train.shape[1:], args.seed)  # as fit does: weights from the seed, rng seed + 1
     X = torch.as_tensor(split.train)
     t0 = time.perf_counter()
     if args.name == "crnngan":

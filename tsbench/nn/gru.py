@@ -64,6 +64,11 @@ def tf1_gru_parameters(n_inputs: int, hidden: int, glorot: Callable[[tuple[int, 
     return gate_kernel, torch.full((2 * hidden,), TF1_GATE_BIAS), candidate_kernel, torch.zeros(hidden)
 
 
+def _glorot_from_global_rng(shape: tuple[int, int]) -> torch.Tensor:
+    """A Glorot-uniform kernel from torch's global RNG (module construction; the generators seed it around it)."""
+    return nn.init.xavier_uniform_(torch.empty(shape))
+
+
 def _cpp_loops(device: torch.device) -> _gru_cpp.Loops | None:
     """The C++ step loops when ``$TSBENCH_GRU_KERNEL`` selects them for ``device``, else ``None`` (the Python
     loops)."""
@@ -206,8 +211,7 @@ class TF1GRULayer(nn.Module):
         torch's global RNG (the generators seed it around module construction)."""
         with torch.no_grad():
             if init == "tf1":
-                values = tf1_gru_parameters(self.input_size, self.hidden_size,
-                                            lambda shape: nn.init.xavier_uniform_(torch.empty(shape)))
+                values = tf1_gru_parameters(self.input_size, self.hidden_size, _glorot_from_global_rng)
                 for param, value in zip((self.gate_kernel, self.gate_bias, self.candidate_kernel,
                                          self.candidate_bias), values):
                     param.copy_(value)
@@ -265,8 +269,7 @@ class CuDNNGRU(nn.Module):
         with torch.no_grad():
             for k in range(self.rnn.num_layers):
                 I = self.rnn.input_size if k == 0 else H
-                gate_kernel, gate_bias, cand_kernel, cand_bias = tf1_gru_parameters(
-                    I, H, lambda shape: nn.init.xavier_uniform_(torch.empty(shape)))
+                gate_kernel, gate_bias, cand_kernel, cand_bias = tf1_gru_parameters(I, H, _glorot_from_global_rng)
                 # nn.GRU's rows: [reset | update | new], (3H, I) for the input, (3H, H) for the hidden state
                 getattr(self.rnn, f"weight_ih_l{k}").copy_(torch.cat([gate_kernel[:I], cand_kernel[:I]], 1).t())
                 getattr(self.rnn, f"weight_hh_l{k}").copy_(torch.cat([gate_kernel[I:], cand_kernel[I:]], 1).t())
